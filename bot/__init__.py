@@ -1,0 +1,1 @@
+"""Payfriend: a conversational payments bot with strong customer authentication."""

@@ -1,0 +1,1 @@
+"""Vendor adapters: the only code that imports telegram, twilio or authy."""

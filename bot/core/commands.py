@@ -1,0 +1,75 @@
+"""What a person's message means, whatever channel it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.money import Money
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send money to a payee, with an optional note."""
+
+    amount: Money
+    payee: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Cancel the pending payment."""
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Show recent payments and their states."""
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Show the payment history."""
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    """Explain what the bot understands."""
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Begin (or resume) registration."""
+
+
+@dataclass(frozen=True, slots=True)
+class Confirm:
+    """Confirm the payment awaiting confirmation (typed 'yes' on channels without buttons)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """A one-time code typed back into the chat."""
+
+    digits: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParseError:
+    """Text the bot cannot use; `message` is the reply the person gets."""
+
+    message: str
+
+
+Command = Send | Cancel | Status | History | Help | Start | Confirm | Code
+ParseResult = Command | ParseError
+
+COMMAND_NAMES: dict[type, str] = {
+    Send: "send",
+    Cancel: "cancel",
+    Status: "status",
+    History: "history",
+    Help: "help",
+    Start: "start",
+    Confirm: "confirm",
+    Code: "code",
+}

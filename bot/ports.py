@@ -1,0 +1,202 @@
+"""The ports the services depend on; adapters and models implement them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.core.entities import OutboxMessage, Payment, User
+from bot.core.payment import State, Step
+
+
+class Clock(Protocol):
+    """The current time, timezone-aware UTC."""
+
+    def now(self) -> datetime: ...
+
+
+# ----------------------------------------------------------------------------- storage
+
+
+class UserRepository(Protocol):
+    """People and their channels."""
+
+    def get(self, user_id: int) -> User | None: ...
+
+    def by_telegram(self, telegram_user_id: int) -> User | None: ...
+
+    def by_phone(self, phone: str) -> User | None: ...
+
+    def add(self, user: User) -> User:
+        """Insert and return the user with its id set."""
+        ...
+
+    def save(self, user: User) -> None:
+        """Write every field of an existing user."""
+        ...
+
+
+class PaymentRepository(Protocol):
+    """Payments, changed only through guarded transitions."""
+
+    def add(self, payment: Payment) -> None: ...
+
+    def get(self, payment_id: str) -> Payment | None: ...
+
+    def by_push_request(self, request_id: str) -> Payment | None: ...
+
+    def for_payer(self, payer_id: int, limit: int) -> list[Payment]:
+        """The payer's payments, newest first."""
+        ...
+
+    def pending_for_payer(self, payer_id: int) -> list[Payment]:
+        """The payer's pending payments, newest first."""
+        ...
+
+    def transition(
+        self, payment_id: str, from_state: State, from_step: Step, to_state: State, to_step: Step, **fields: object
+    ) -> bool:
+        """UPDATE ... WHERE id = ? AND state = from_state AND step = from_step; True if it applied.
+
+        `fields` names Payment attributes to set in the same statement (push_request_id,
+        fallback_at, code_sent_at, decided_at, decided_by, reason).
+        """
+        ...
+
+    def add_code_failure(self, payment_id: str) -> int | None:
+        """Atomically count one wrong code on a pending payment waiting for a code.
+
+        Returns the new count, or None when the payment is no longer pending in step CODE.
+        """
+        ...
+
+    def due_fallbacks(self, now: datetime, limit: int) -> list[Payment]:
+        """Pending payments in step PUSH whose fallback_at has passed, oldest first."""
+        ...
+
+    def due_expiries(self, now: datetime, limit: int) -> list[Payment]:
+        """Pending payments whose expires_at has passed, oldest first."""
+        ...
+
+    def pending_deadlines(self) -> list[tuple[str, datetime | None, datetime]]:
+        """(id, fallback_at, expires_at) of every pending payment: re-arms timers after a restart."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    """Messages to people, delivered once with retries."""
+
+    def add(self, message: OutboxMessage) -> OutboxMessage: ...
+
+    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
+        """Claim undelivered messages due by `now` (guarded update) so that one worker sends each."""
+        ...
+
+    def mark_delivered(self, message_id: int, now: datetime) -> None: ...
+
+    def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None: ...
+
+    def mark_failed(self, message_id: int, error: str, now: datetime) -> None: ...
+
+
+class ReceiptRepository(Protocol):
+    """Dedupe keys of inbound messages and callbacks already handled."""
+
+    def first_time(self, key: str, now: datetime) -> bool:
+        """Record `key`; True if it was new, False if it was seen before (in a committed transaction)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository; leaving without commit() rolls back."""
+
+    users: UserRepository
+    payments: PaymentRepository
+    outbox: OutboxRepository
+    receipts: ReceiptRepository
+
+    def __enter__(self) -> "UnitOfWork": ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Opens a new unit of work."""
+
+    def __call__(self) -> UnitOfWork: ...
+
+
+# ----------------------------------------------------------------------------- outside services
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered."""
+
+    def __init__(self, message: str, *, permanent: bool = False, blocked: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.blocked = blocked  # the person blocked the bot (Telegram 403)
+        self.retry_after = retry_after
+
+
+class Messenger(Protocol):
+    """Sends one outbox message on its channel; raises DeliveryError."""
+
+    def deliver(self, message: OutboxMessage) -> None: ...
+
+
+class AuthenticatorUnavailable(Exception):
+    """The authenticator service is down, slow past its deadline, or answered with an error."""
+
+
+@dataclass(frozen=True, slots=True)
+class PushRequest:
+    """A push approval request rendered from the frozen payment."""
+
+    payment_id: str
+    message: str
+    details: dict[str, str]  # shown in the app, in order ("Sending to", "Amount")
+    hidden: dict[str, str] = field(default_factory=dict)  # payment id, channel
+    expires_in_seconds: int = 1200
+
+
+@dataclass(frozen=True, slots=True)
+class CodeBinding:
+    """What an SMS one-time code is bound to (dynamic linking)."""
+
+    payment_id: str
+    payee: str
+    amount_text: str  # "$20.00", rendered from the frozen payment
+    amount_major: str  # "20.00"
+    currency: str
+    message: str  # the action message naming payee and amount
+
+
+class Authenticator(Protocol):
+    """Registration, push approvals and payment-bound SMS codes (Authy or Twilio Verify)."""
+
+    name: str
+
+    def start_phone_verification(self, phone: str) -> None: ...
+
+    def check_phone_verification(self, phone: str, code: str) -> bool: ...
+
+    def register(self, email: str, phone: str) -> str:
+        """Register the person; returns their authenticator id."""
+        ...
+
+    def send_push(self, authenticator_id: str, request: PushRequest) -> str:
+        """Create a push approval request; returns its id."""
+        ...
+
+    def push_status(self, request_id: str) -> str:
+        """pending, approved, denied or expired."""
+        ...
+
+    def send_code(self, authenticator_id: str, phone: str, binding: CodeBinding) -> None: ...
+
+    def check_code(self, authenticator_id: str, phone: str, binding: CodeBinding, code: str) -> bool: ...

@@ -1,0 +1,151 @@
+"""The sandbox's shared state: people, their SMS inboxes, authenticator approvals, faults, consoles."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+SERVICES = ("authy", "verify", "messaging", "telegram")
+FAULT_MODES = ("none", "down", "slow", "error", "drop-callback", "duplicate-callback")
+
+
+@dataclass
+class Person:
+    """A simulated person: a phone number plus a Telegram user."""
+
+    phone: str  # E.164
+    name: str
+    telegram_user_id: int
+    started_bot: bool = False  # the bot may write only after /start ...
+    blocked_bot: bool = False  # ... and not once blocked (403)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"phone": self.phone, "name": self.name, "telegram_user_id": self.telegram_user_id,
+                "chat_id": self.telegram_user_id, "started_bot": self.started_bot,
+                "blocked_bot": self.blocked_bot}
+
+
+@dataclass
+class Sms:
+    """One SMS in a person's inbox (to them) or sent by them (from them)."""
+
+    sid: str
+    to: str
+    from_: str
+    body: str
+    at: float
+    direction: str  # "inbound" (to the person) or "outbound" (the person wrote it)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"sid": self.sid, "to": self.to, "from": self.from_, "body": self.body, "at": self.at,
+                "direction": self.direction}
+
+
+@dataclass
+class Approval:
+    """A pending push in the person's authenticator app (Authy OneTouch or Verify Push)."""
+
+    id: str
+    provider: str  # "authy" or "verify"
+    phone: str
+    message: str
+    details: dict[str, Any]
+    hidden_details: dict[str, Any]
+    created_at: float
+    expires_at: float | None  # None: never
+    status: str = "pending"  # pending, approved, denied, expired
+    logos: list[dict[str, str]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # provider-specific (authy_id, factor sid ...)
+
+    def current_status(self, now: float) -> str:
+        """The status, with expiry applied lazily (no provider sends an expiry callback)."""
+        if self.status == "pending" and self.expires_at is not None and now >= self.expires_at:
+            self.status = "expired"
+        return self.status
+
+    def as_json(self, now: float) -> dict[str, Any]:
+        return {"id": self.id, "provider": self.provider, "phone": self.phone, "message": self.message,
+                "details": self.details, "hidden_details": self.hidden_details, "logos": self.logos,
+                "status": self.current_status(now), "created_at": self.created_at,
+                "expires_at": self.expires_at}
+
+
+class World:
+    """Everything the stand-ins share; every access goes through `lock`."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)  # notified on every change (long polls, page)
+        self.version = 0
+        self.people: dict[str, Person] = {}
+        self.sms: list[Sms] = []
+        self.approvals: dict[str, Approval] = {}
+        self.faults: dict[str, str] = {s: "none" for s in SERVICES}
+        # Console settings: where each provider calls Payfriend back (set through /api/config).
+        self.callbacks: dict[str, str | None] = {"authy": None, "verify": None, "messaging": None}
+        # Provider hooks, registered by each stand-in: called (outside the lock) when a person acts.
+        self.on_decision: dict[str, Callable[[Approval], None]] = {}
+        self.on_person_sms: Callable[[Sms], None] | None = None
+        self._ids = itertools.count(1)
+        self._next_telegram_id = itertools.count(700_000_001)
+
+    def next_id(self) -> int:
+        """A process-wide increasing number for ids."""
+        return next(self._ids)
+
+    def touch(self) -> None:
+        """Record a change and wake every waiter (call with the lock held)."""
+        self.version += 1
+        self.changed.notify_all()
+
+    def add_person(self, phone: str, name: str) -> Person:
+        """Create (or return) the person with this phone number."""
+        with self.lock:
+            person = self.people.get(phone)
+            if person is None:
+                person = Person(phone=phone, name=name, telegram_user_id=next(self._next_telegram_id))
+                self.people[phone] = person
+                self.touch()
+            return person
+
+    def person_by_telegram(self, user_or_chat_id: int) -> Person | None:
+        """The person whose Telegram user (and private chat) has this id."""
+        with self.lock:
+            return next((p for p in self.people.values() if p.telegram_user_id == user_or_chat_id), None)
+
+    def deliver_sms(self, to: str, from_: str, body: str, sid: str | None = None) -> Sms:
+        """Put an SMS into `to`'s inbox."""
+        with self.lock:
+            sms = Sms(sid or f"SM{self.next_id():032x}", to, from_, body, self.clock(), "inbound")
+            self.sms.append(sms)
+            self.touch()
+            return sms
+
+    def inbox(self, phone: str) -> list[Sms]:
+        """SMS to and from this phone, oldest first."""
+        with self.lock:
+            return [m for m in self.sms if phone in (m.to, m.from_)]
+
+    def add_approval(self, approval: Approval) -> Approval:
+        """Show a push approval in the person's authenticator app."""
+        with self.lock:
+            self.approvals[approval.id] = approval
+            self.touch()
+            return approval
+
+    def fault(self, service: str) -> str:
+        """The fault mode currently set for a service."""
+        with self.lock:
+            return self.faults[service]
+
+    def set_fault(self, service: str, mode: str) -> None:
+        """Set a fault mode; raises ValueError for an unknown service or mode."""
+        if service not in SERVICES or mode not in FAULT_MODES:
+            raise ValueError(f"service must be one of {SERVICES}, mode one of {FAULT_MODES}")
+        with self.lock:
+            self.faults[service] = mode
+            self.touch()

@@ -1,0 +1,1 @@
+"""Flask app factory and thin blueprints for every webhook."""
