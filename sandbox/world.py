@@ -149,3 +149,15 @@ class World:
         with self.lock:
             self.faults[service] = mode
             self.touch()
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The credentials the stand-ins accept (the bot uses the same ones in sandbox mode)."""
+
+    telegram_token: str = "1000000001:sandbox-telegram-token"
+    authy_api_key: str = "sandbox-authy-api-key"
+    twilio_account_sid: str = "AC" + "0" * 31 + "1"
+    twilio_auth_token: str = "sandbox-twilio-auth-token"
+    twilio_phone_number: str = "+15005550006"
+    verify_service_sid: str = "VA" + "0" * 31 + "1"

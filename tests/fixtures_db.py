@@ -1,0 +1,1 @@
+"""Database fixtures: a fresh, migrated database per test (SQLite, or PostgreSQL via TEST_DATABASE_URL)."""

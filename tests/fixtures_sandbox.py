@@ -1,0 +1,1 @@
+"""Sandbox fixtures: a running sandbox server on a free loopback port."""
