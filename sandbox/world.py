@@ -76,7 +76,8 @@ class Approval:
 class World:
     """Everything the stand-ins share; every access goes through `lock`."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, keys: "Keys | None" = None, clock: Callable[[], float] = time.time) -> None:
+        self.keys = keys or Keys()
         self.clock = clock
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)  # notified on every change (long polls, page)
