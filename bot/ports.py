@@ -200,3 +200,11 @@ class Authenticator(Protocol):
     def send_code(self, authenticator_id: str, phone: str, binding: CodeBinding) -> None: ...
 
     def check_code(self, authenticator_id: str, phone: str, binding: CodeBinding, code: str) -> bool: ...
+
+
+class Timers(Protocol):
+    """Fires a payment's deadline job at (or soon after) `when`; the database row stays the truth."""
+
+    def schedule(self, kind: str, payment_id: str, when: datetime) -> None:
+        """kind is "fallback" or "expiry"."""
+        ...

@@ -97,9 +97,24 @@ class OutboxMessage:
     text: str
     created_at: datetime
     buttons: list[list[Button]] = field(default_factory=list)
-    request_contact: bool = False
+    request_contact: bool = False  # show a "share my phone number" button
+    remove_keyboard: bool = False  # take that button away again
     attempts: int = 0
     next_attempt_at: datetime | None = None
     delivered_at: datetime | None = None
     failed_at: datetime | None = None
     last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One message from a person, whatever the channel; `dedupe_key` makes redelivery harmless."""
+
+    channel: Channel
+    sender: str  # Telegram user id or E.164 phone
+    dedupe_key: str
+    text: str = ""
+    chat_id: int | None = None  # Telegram private chat
+    contact_phone: str | None = None  # a shared contact's number (Telegram)
+    contact_user_id: int | None = None  # whose contact it is
+    button: str | None = None  # callback data of a pressed inline button

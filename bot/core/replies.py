@@ -1,0 +1,173 @@
+"""What the bot says. Every amount shown comes from the frozen payment, formatted by the caller."""
+
+from __future__ import annotations
+
+from bot.core.entities import Payment
+from bot.core.payment import State
+
+EXAMPLE = "send $20 to Neville"
+
+HELP = (
+    "Payfriend sends money from a chat.\n"
+    f"- {EXAMPLE} (add 'for lunch' to leave a note)\n"
+    "- status: your recent payments\n"
+    "- history: all your payments\n"
+    "- cancel: cancel the payment waiting for you\n"
+    "Every payment is approved in your authenticator app, or with a code we text you."
+)
+
+STATE_WORDS = {
+    State.PENDING: "waiting for approval",
+    State.APPROVED: "approved",
+    State.DENIED: "denied",
+    State.EXPIRED: "expired",
+    State.CANCELLED: "cancelled",
+    State.BLOCKED: "blocked",
+    State.FAILED: "failed",
+}
+
+
+def welcome_telegram() -> str:
+    """The first thing a new Telegram user reads."""
+    return ("Welcome to Payfriend! To send money we need to know it's you. "
+            "Tap 'Share my phone number' below to start.")
+
+
+def welcome_sms() -> str:
+    """The first reply to a number we do not know."""
+    return "Welcome to Payfriend! We texted you a code to prove this number is yours. Reply with the code."
+
+
+def not_own_contact() -> str:
+    """A shared contact that is not the sender's own."""
+    return "Please share your own phone number with the button below, not someone else's."
+
+
+def phone_code_sent(masked_phone: str) -> str:
+    """After the phone verification code went out."""
+    return f"We sent a code by SMS to {masked_phone}. Type it here."
+
+
+def phone_code_wrong() -> str:
+    """A wrong phone verification code."""
+    return "That code is not right. Check the SMS and type the code again, or send /start for a new one."
+
+
+def ask_email() -> str:
+    """Once the phone is verified."""
+    return "Your phone is verified. What is your email address?"
+
+
+def bad_email() -> str:
+    """Text that is no email address."""
+    return "That doesn't look like an email address. Try again, e.g. neville@example.com"
+
+
+def registered(authenticator: str) -> str:
+    """Registration complete."""
+    return (f"You're all set. Payments are approved in your {authenticator} app. "
+            f"Try: {EXAMPLE}")
+
+
+def service_unavailable() -> str:
+    """An outside service failed during registration."""
+    return "We couldn't reach our verification service just now. Please try again in a minute."
+
+
+def finish_registration(step: str) -> str:
+    """A registered-only command from someone still registering."""
+    prompts = {
+        "contact": "First share your phone number with the button below.",
+        "phone_code": "First type the code we texted you (or send /start for a new one).",
+        "email": "First tell us your email address.",
+    }
+    return prompts.get(step, "Send /start to register.")
+
+
+def confirm_payment(payment: Payment, amount_text: str, sms: bool) -> str:
+    """Ask the payer to confirm what was understood, rendered from the frozen payment."""
+    note = f" for \"{payment.note}\"" if payment.note else ""
+    action = "Reply YES to confirm or CANCEL to stop." if sms else "Confirm or cancel below."
+    return f"Send {amount_text} to {payment.payee}{note}? {action}"
+
+
+def one_open_payment(amount_text: str, payee: str) -> str:
+    """A new send while another payment waits."""
+    return (f"You already have a payment of {amount_text} to {payee} waiting. "
+            "Finish it or send 'cancel' first.")
+
+
+def approve_in_app(authenticator: str, amount_text: str, payee: str, fallback_seconds: float) -> str:
+    """The push went out."""
+    return (f"Approve {amount_text} to {payee} in your {authenticator} app. "
+            f"If it doesn't arrive within {fallback_seconds:g} seconds we'll text you a code.")
+
+
+def code_sent(amount_text: str, payee: str, masked_phone: str, push_failed: bool) -> str:
+    """The SMS fallback code went out."""
+    why = "We couldn't reach your authenticator app" if push_failed else "No answer from your app yet"
+    return (f"{why}, so we texted a code to {masked_phone} for {amount_text} to {payee}. "
+            "Type the code here to approve.")
+
+
+def code_wrong(attempts_left: int) -> str:
+    """A wrong payment code."""
+    plural = "attempt" if attempts_left == 1 else "attempts"
+    return f"That code is not right. {attempts_left} {plural} left."
+
+
+def waiting_for_app(authenticator: str) -> str:
+    """A code typed while the push is still the way to approve."""
+    return f"Approve the payment in your {authenticator} app. If it doesn't arrive we'll text you a code."
+
+
+def nothing_to_confirm() -> str:
+    """Confirm with no payment waiting for confirmation."""
+    return f"There is no payment to confirm. Try: {EXAMPLE}"
+
+
+def nothing_to_cancel() -> str:
+    """Cancel with nothing pending."""
+    return "You have no payment waiting, so there is nothing to cancel."
+
+
+def no_code_expected() -> str:
+    """Digits typed when no code is expected."""
+    return f"We're not waiting for a code from you. Try: {EXAMPLE}"
+
+
+def outcome(payment: Payment, amount_text: str) -> str:
+    """How a payment ended, with amount, payee and state."""
+    what = f"{amount_text} to {payment.payee}"
+    texts = {
+        State.APPROVED: f"Done: {what} is approved.",
+        State.DENIED: f"Denied: {what} was not sent, because it was denied in your authenticator app.",
+        State.EXPIRED: f"Expired: {what} was not sent, because it was not approved in time.",
+        State.CANCELLED: f"Cancelled: {what} will not be sent.",
+        State.BLOCKED: f"Blocked: {what} was not sent after 5 wrong codes. Start a new payment if you still want to pay.",
+        State.FAILED: f"Failed: {what} was not sent, because we couldn't reach the authentication service. "
+                      "Please try again later.",
+    }
+    return texts[payment.state]
+
+
+def exempt_note(reason: str) -> str:
+    """Why no approval was asked for."""
+    return f" No approval was needed ({reason})."
+
+
+def payment_line(payment: Payment, amount_text: str, when: str) -> str:
+    """One line of a status or history listing."""
+    return f"{when}  {amount_text} to {payment.payee}: {STATE_WORDS[payment.state]}"
+
+
+def listing(title: str, lines: list[str]) -> str:
+    """A status or history reply."""
+    if not lines:
+        return f"You have no payments yet. Try: {EXAMPLE}"
+    return title + "\n" + "\n".join(lines)
+
+
+def blocked_on_telegram() -> str:
+    """Sent by SMS when the person blocked the bot on Telegram."""
+    return "Payfriend can't reach you on Telegram because the bot is blocked. Unblock it to keep getting updates."
