@@ -1,0 +1,286 @@
+"""Repositories over one SQLAlchemy connection: rows in, bot.core entities out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.core.entities import Button, Channel, OutboxMessage, Payment, Registration, User
+from bot.core.money import Money
+from bot.core.payment import TRANSITIONS, IllegalTransition, State, Step
+from models.tables import outbox, payments, receipts, users
+
+# Payment attributes a transition may set alongside state and step. Terms are not among them.
+TRANSITION_FIELDS = frozenset({
+    "push_request_id", "fallback_at", "code_sent_at", "decided_at", "decided_by", "reason",
+    "expires_at", "sca", "sca_reason",
+})
+
+
+class SqlUserRepository:
+    """People and their channels."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def get(self, user_id: int) -> User | None:
+        """The user with this id, or None."""
+        return self._one(users.c.id == user_id)
+
+    def by_telegram(self, telegram_user_id: int) -> User | None:
+        """The user with this Telegram user id, or None."""
+        return self._one(users.c.telegram_user_id == telegram_user_id)
+
+    def by_phone(self, phone: str) -> User | None:
+        """The user with this E.164 phone number, or None."""
+        return self._one(users.c.phone == phone)
+
+    def add(self, user: User) -> User:
+        """Insert the user; sets and returns it with its id."""
+        values = _user_values(user)
+        values.pop("id")
+        user.id = self._c.execute(insert(users).values(values)).inserted_primary_key[0]
+        return user
+
+    def save(self, user: User) -> None:
+        """Write every field of an existing user; LookupError if there is none."""
+        if user.id is None:
+            raise LookupError("cannot save a user that was never added")
+        values = _user_values(user)
+        values.pop("id")
+        if self._c.execute(update(users).where(users.c.id == user.id).values(values)).rowcount != 1:
+            raise LookupError(f"no user {user.id}")
+
+    def _one(self, condition: Any) -> User | None:
+        row = self._c.execute(select(users).where(condition)).first()
+        return None if row is None else _user_from(row)
+
+
+class SqlPaymentRepository:
+    """Payments: inserted once, then changed only through guarded transitions."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, payment: Payment) -> None:
+        """Insert a new payment with its frozen terms."""
+        self._c.execute(insert(payments).values(_payment_values(payment)))
+
+    def get(self, payment_id: str) -> Payment | None:
+        """The payment with this id, or None."""
+        return self._first(payments.c.id == payment_id)
+
+    def by_push_request(self, request_id: str) -> Payment | None:
+        """The payment a push approval request belongs to, or None."""
+        return self._first(payments.c.push_request_id == request_id)
+
+    def for_payer(self, payer_id: int, limit: int) -> list[Payment]:
+        """The payer's payments, newest first."""
+        query = (select(payments).where(payments.c.payer_id == payer_id)
+                 .order_by(payments.c.created_at.desc(), payments.c.id).limit(limit))
+        return [_payment_from(r) for r in self._c.execute(query)]
+
+    def pending_for_payer(self, payer_id: int) -> list[Payment]:
+        """The payer's pending payments, newest first."""
+        query = (select(payments)
+                 .where(payments.c.payer_id == payer_id, payments.c.state == State.PENDING.value)
+                 .order_by(payments.c.created_at.desc(), payments.c.id))
+        return [_payment_from(r) for r in self._c.execute(query)]
+
+    def transition(self, payment_id: str, from_state: State, from_step: Step, to_state: State, to_step: Step,
+                   **fields: object) -> bool:
+        """UPDATE ... WHERE id = ? AND state = from_state AND step = from_step; True if it applied.
+
+        The move must be in the transition table, or stay in place on a pending payment (a guarded
+        update of `fields` only). `fields` may name only TRANSITION_FIELDS; terms never change.
+        """
+        _check_move(State(from_state), Step(from_step), State(to_state), Step(to_step))
+        unknown = set(fields) - TRANSITION_FIELDS
+        if unknown:
+            raise ValueError(f"a transition cannot set {', '.join(sorted(unknown))}")
+        statement = (
+            update(payments)
+            .where(payments.c.id == payment_id, payments.c.state == State(from_state).value,
+                   payments.c.step == Step(from_step).value)
+            .values(state=State(to_state).value, step=Step(to_step).value, **fields)
+        )
+        return self._c.execute(statement).rowcount == 1
+
+    def add_code_failure(self, payment_id: str) -> int | None:
+        """Atomically count one wrong code; the new count, or None unless pending in step CODE."""
+        statement = (
+            update(payments)
+            .where(payments.c.id == payment_id, payments.c.state == State.PENDING.value,
+                   payments.c.step == Step.CODE.value)
+            .values(code_attempts=payments.c.code_attempts + 1)
+            .returning(payments.c.code_attempts)
+        )
+        return self._c.execute(statement).scalar_one_or_none()
+
+    def due_fallbacks(self, now: datetime, limit: int) -> list[Payment]:
+        """Pending payments in step PUSH whose fallback_at has passed, oldest first."""
+        query = (select(payments)
+                 .where(payments.c.state == State.PENDING.value, payments.c.step == Step.PUSH.value,
+                        payments.c.fallback_at <= now)
+                 .order_by(payments.c.fallback_at, payments.c.id).limit(limit))
+        return [_payment_from(r) for r in self._c.execute(query)]
+
+    def due_expiries(self, now: datetime, limit: int) -> list[Payment]:
+        """Pending payments whose expires_at has passed, oldest first."""
+        query = (select(payments)
+                 .where(payments.c.state == State.PENDING.value, payments.c.expires_at <= now)
+                 .order_by(payments.c.expires_at, payments.c.id).limit(limit))
+        return [_payment_from(r) for r in self._c.execute(query)]
+
+    def pending_deadlines(self) -> list[tuple[str, datetime | None, datetime]]:
+        """(id, fallback_at, expires_at) of every pending payment; fallback_at only while in step PUSH."""
+        query = (select(payments.c.id, payments.c.step, payments.c.fallback_at, payments.c.expires_at)
+                 .where(payments.c.state == State.PENDING.value).order_by(payments.c.expires_at))
+        return [(r.id, r.fallback_at if r.step == Step.PUSH.value else None, r.expires_at)
+                for r in self._c.execute(query)]
+
+    def _first(self, condition: Any) -> Payment | None:
+        row = self._c.execute(select(payments).where(condition)).first()
+        return None if row is None else _payment_from(row)
+
+
+class SqlOutboxRepository:
+    """Messages to people, claimed by one worker at a time through a lease."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, message: OutboxMessage) -> OutboxMessage:
+        """Insert the message; sets and returns it with its id."""
+        values = _outbox_values(message)
+        values.pop("id")
+        message.id = self._c.execute(insert(outbox).values(values)).inserted_primary_key[0]
+        return message
+
+    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
+        """Lease up to `limit` due messages until `lease_until`; each claim counts one attempt.
+
+        One guarded UPDATE ... RETURNING (FOR UPDATE SKIP LOCKED on PostgreSQL): two workers never
+        hold the same message. Commit the unit of work before sending so that the lease is visible.
+        """
+        due = and_(outbox.c.next_attempt_at <= now,
+                   or_(outbox.c.leased_until.is_(None), outbox.c.leased_until <= now))
+        candidates = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+        if self._c.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        statement = (update(outbox).where(outbox.c.id.in_(candidates), due)
+                     .values(leased_until=lease_until, attempts=outbox.c.attempts + 1)
+                     .returning(*outbox.c))
+        rows = self._c.execute(statement).all()
+        return sorted((_outbox_from(r) for r in rows), key=lambda m: m.id or 0)
+
+    def mark_delivered(self, message_id: int, now: datetime) -> None:
+        """Record delivery; the message is never claimed again."""
+        self._finish(message_id, delivered_at=now)
+
+    def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
+        """Release the lease and make the message due again at `next_attempt_at`."""
+        self._c.execute(update(outbox).where(outbox.c.id == message_id, outbox.c.next_attempt_at.is_not(None))
+                        .values(next_attempt_at=next_attempt_at, leased_until=None, last_error=error))
+
+    def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
+        """Give up on the message for good."""
+        self._finish(message_id, failed_at=now, last_error=error)
+
+    def _finish(self, message_id: int, **values: object) -> None:
+        self._c.execute(update(outbox).where(outbox.c.id == message_id, outbox.c.next_attempt_at.is_not(None))
+                        .values(next_attempt_at=None, leased_until=None, **values))
+
+
+class SqlReceiptRepository:
+    """Dedupe keys of inbound messages and callbacks already handled."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def first_time(self, key: str, now: datetime) -> bool:
+        """Record `key`; True only for the first transaction that inserts it (ON CONFLICT DO NOTHING)."""
+        dialect = postgresql if self._c.dialect.name == "postgresql" else sqlite
+        statement = (dialect.insert(receipts).values(key=key, seen_at=now).on_conflict_do_nothing()
+                     .returning(receipts.c.key))
+        return self._c.execute(statement).first() is not None
+
+
+def _check_move(from_state: State, from_step: Step, to_state: State, to_step: Step) -> None:
+    if (from_state, from_step) == (to_state, to_step) and from_state is State.PENDING:
+        return
+    targets = {target for (state, step, _), target in TRANSITIONS.items() if (state, step) == (from_state, from_step)}
+    if (to_state, to_step) not in targets:
+        raise IllegalTransition(f"no transition from {from_state.value}/{from_step.value} "
+                                f"to {to_state.value}/{to_step.value}")
+
+
+def _user_values(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id, "created_at": user.created_at, "telegram_user_id": user.telegram_user_id,
+        "telegram_chat_id": user.telegram_chat_id, "phone": user.phone, "phone_verified": user.phone_verified,
+        "email": user.email, "authenticator_id": user.authenticator_id,
+        "registration": Registration(user.registration).value, "default_currency": user.default_currency,
+        "locale": user.locale, "telegram_blocked": user.telegram_blocked, "sms_opted_out": user.sms_opted_out,
+        "exempt_count": user.exempt_count, "exempt_total_eur_minor": user.exempt_total_eur_minor,
+    }
+
+
+def _user_from(row: Row[Any]) -> User:
+    m = row._mapping
+    return User(
+        id=m["id"], created_at=m["created_at"], telegram_user_id=m["telegram_user_id"],
+        telegram_chat_id=m["telegram_chat_id"], phone=m["phone"], phone_verified=bool(m["phone_verified"]),
+        email=m["email"], authenticator_id=m["authenticator_id"], registration=Registration(m["registration"]),
+        default_currency=m["default_currency"], locale=m["locale"], telegram_blocked=bool(m["telegram_blocked"]),
+        sms_opted_out=bool(m["sms_opted_out"]), exempt_count=m["exempt_count"],
+        exempt_total_eur_minor=m["exempt_total_eur_minor"],
+    )
+
+
+def _payment_values(p: Payment) -> dict[str, Any]:
+    return {
+        "id": p.id, "payer_id": p.payer_id, "payee": p.payee, "amount_minor": p.amount.minor,
+        "currency": p.amount.currency, "digits": p.amount.digits, "note": p.note, "channel": Channel(p.channel).value,
+        "fingerprint": p.fingerprint, "state": State(p.state).value, "step": Step(p.step).value, "sca": p.sca,
+        "sca_reason": p.sca_reason, "push_request_id": p.push_request_id, "fallback_at": p.fallback_at,
+        "code_sent_at": p.code_sent_at, "code_attempts": p.code_attempts, "expires_at": p.expires_at,
+        "decided_at": p.decided_at, "decided_by": p.decided_by, "reason": p.reason, "created_at": p.created_at,
+    }
+
+
+def _payment_from(row: Row[Any]) -> Payment:
+    m = row._mapping
+    return Payment(
+        id=m["id"], payer_id=m["payer_id"], payee=m["payee"],
+        amount=Money(m["amount_minor"], m["currency"], m["digits"]), note=m["note"], channel=Channel(m["channel"]),
+        fingerprint=m["fingerprint"], created_at=m["created_at"], expires_at=m["expires_at"],
+        state=State(m["state"]), step=Step(m["step"]), sca=m["sca"], sca_reason=m["sca_reason"],
+        push_request_id=m["push_request_id"], fallback_at=m["fallback_at"], code_sent_at=m["code_sent_at"],
+        code_attempts=m["code_attempts"], decided_at=m["decided_at"], decided_by=m["decided_by"], reason=m["reason"],
+    )
+
+
+def _outbox_values(msg: OutboxMessage) -> dict[str, Any]:
+    done = msg.delivered_at is not None or msg.failed_at is not None
+    return {
+        "id": msg.id, "channel": Channel(msg.channel).value, "recipient": msg.recipient, "text": msg.text,
+        "buttons": [[{"text": b.text, "data": b.data} for b in row] for row in msg.buttons],
+        "request_contact": msg.request_contact, "attempts": msg.attempts, "created_at": msg.created_at,
+        "next_attempt_at": None if done else (msg.next_attempt_at or msg.created_at), "leased_until": None,
+        "delivered_at": msg.delivered_at, "failed_at": msg.failed_at, "last_error": msg.last_error,
+    }
+
+
+def _outbox_from(row: Row[Any]) -> OutboxMessage:
+    m = row._mapping
+    return OutboxMessage(
+        id=m["id"], channel=Channel(m["channel"]), recipient=m["recipient"], text=m["text"],
+        created_at=m["created_at"],
+        buttons=[[Button(b["text"], b["data"]) for b in line] for line in m["buttons"]],
+        request_contact=bool(m["request_contact"]), attempts=m["attempts"], next_attempt_at=m["next_attempt_at"],
+        delivered_at=m["delivered_at"], failed_at=m["failed_at"], last_error=m["last_error"],
+    )

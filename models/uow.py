@@ -1,0 +1,68 @@
+"""The unit of work: one database transaction over every repository."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine
+
+from models.repositories import (
+    SqlOutboxRepository,
+    SqlPaymentRepository,
+    SqlReceiptRepository,
+    SqlUserRepository,
+)
+
+
+class SqlUnitOfWork:
+    """One connection and transaction; leaving the block without commit() rolls back."""
+
+    users: SqlUserRepository
+    payments: SqlPaymentRepository
+    outbox: SqlOutboxRepository
+    receipts: SqlReceiptRepository
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> "SqlUnitOfWork":
+        if self._connection is not None:
+            raise RuntimeError("this unit of work is already entered")
+        self._connection = connection = self._engine.connect()
+        self.users = SqlUserRepository(connection)
+        self.payments = SqlPaymentRepository(connection)
+        self.outbox = SqlOutboxRepository(connection)
+        self.receipts = SqlReceiptRepository(connection)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.rollback()
+        finally:
+            connection.close()
+
+    def commit(self) -> None:
+        """Commit what was done so far; the unit stays usable for a next transaction."""
+        self._require().commit()
+
+    def rollback(self) -> None:
+        """Undo what was done since the last commit."""
+        self._require().rollback()
+
+    def _require(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("use the unit of work inside a with block")
+        return self._connection
+
+
+class SqlUnitOfWorkFactory:
+    """Opens a new SqlUnitOfWork on the engine for every call."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlUnitOfWork:
+        """A new, not yet entered unit of work."""
+        return SqlUnitOfWork(self.engine)
