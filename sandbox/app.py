@@ -26,11 +26,11 @@ def create_app(world: World) -> Flask:
     app.register_blueprint(page.create_blueprint(world))
     for module_name, prefix in _PROVIDER_BLUEPRINTS:
         try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            log.info("sandbox: %s not available yet, %s not mounted", module_name, prefix)
+            blueprint = importlib.import_module(module_name).create_blueprint(world)
+        except ImportError as exc:  # that stand-in (or a module it needs) is not there yet
+            missing = isinstance(exc, ModuleNotFoundError) and exc.name == module_name
+            log.log(logging.INFO if missing else logging.WARNING, "sandbox: %s not mounted at %s: %s",
+                    module_name, prefix, exc, exc_info=not missing)
             continue
-        app.register_blueprint(module.create_blueprint(world), url_prefix=prefix)
+        app.register_blueprint(blueprint, url_prefix=prefix)
     return app

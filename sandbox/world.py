@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from sandbox.telegram_state import TelegramState
+
 SERVICES = ("authy", "verify", "messaging", "telegram")
 FAULT_MODES = ("none", "down", "slow", "error", "drop-callback", "duplicate-callback")
 
@@ -91,6 +93,10 @@ class World:
         # Provider hooks, registered by each stand-in: called (outside the lock) when a person acts.
         self.on_decision: dict[str, Callable[[Approval], None]] = {}
         self.on_person_sms: Callable[[Sms], None] | None = None
+        self.slow_seconds = 3.0  # how long a service in "slow" mode stalls each request
+        # Called (outside the lock) by reset(), so each stand-in can clear its own state.
+        self.on_reset: list[Callable[[], None]] = []
+        self.telegram = TelegramState()
         self._ids = itertools.count(1)
         self._next_telegram_id = itertools.count(700_000_001)
 
@@ -126,6 +132,15 @@ class World:
             self.touch()
             return sms
 
+    def person_sends_sms(self, phone: str, body: str, to: str | None = None) -> Sms:
+        """Record an SMS the person writes (to the Payfriend number unless `to` is given)."""
+        with self.lock:
+            sms = Sms(f"SM{self.next_id():032x}", to or self.keys.twilio_phone_number, phone, body,
+                      self.clock(), "outbound")
+            self.sms.append(sms)
+            self.touch()
+            return sms
+
     def inbox(self, phone: str) -> list[Sms]:
         """SMS to and from this phone, oldest first."""
         with self.lock:
@@ -149,6 +164,28 @@ class World:
             raise ValueError(f"service must be one of {SERVICES}, mode one of {FAULT_MODES}")
         with self.lock:
             self.faults[service] = mode
+            self.touch()
+
+    def stall(self, seconds: float | None = None) -> None:
+        """Sleep like a slow service (slow_seconds by default); cut short by stop()."""
+        self.telegram.stopping.wait(self.slow_seconds if seconds is None else seconds)
+
+    def reset(self) -> None:
+        """Forget people, messages, approvals and faults; keep keys, console URLs and the webhook."""
+        with self.lock:
+            self.people.clear()
+            self.sms.clear()
+            self.approvals.clear()
+            self.faults = {s: "none" for s in SERVICES}
+            self.telegram.reset()
+            self.touch()
+        for hook in list(self.on_reset):
+            hook()
+
+    def stop(self) -> None:
+        """Wake every waiter for good (server shutdown): long polls return, workers end."""
+        with self.lock:
+            self.telegram.stopping.set()
             self.touch()
 
 
