@@ -269,7 +269,8 @@ def _outbox_values(msg: OutboxMessage) -> dict[str, Any]:
     return {
         "id": msg.id, "channel": Channel(msg.channel).value, "recipient": msg.recipient, "text": msg.text,
         "buttons": [[{"text": b.text, "data": b.data} for b in row] for row in msg.buttons],
-        "request_contact": msg.request_contact, "attempts": msg.attempts, "created_at": msg.created_at,
+        "request_contact": msg.request_contact, "remove_keyboard": msg.remove_keyboard, "attempts": msg.attempts,
+        "created_at": msg.created_at,
         "next_attempt_at": None if done else (msg.next_attempt_at or msg.created_at), "leased_until": None,
         "delivered_at": msg.delivered_at, "failed_at": msg.failed_at, "last_error": msg.last_error,
     }
@@ -281,6 +282,7 @@ def _outbox_from(row: Row[Any]) -> OutboxMessage:
         id=m["id"], channel=Channel(m["channel"]), recipient=m["recipient"], text=m["text"],
         created_at=m["created_at"],
         buttons=[[Button(b["text"], b["data"]) for b in line] for line in m["buttons"]],
-        request_contact=bool(m["request_contact"]), attempts=m["attempts"], next_attempt_at=m["next_attempt_at"],
+        request_contact=bool(m["request_contact"]), remove_keyboard=bool(m["remove_keyboard"]),
+        attempts=m["attempts"], next_attempt_at=m["next_attempt_at"],
         delivered_at=m["delivered_at"], failed_at=m["failed_at"], last_error=m["last_error"],
     )

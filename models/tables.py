@@ -114,6 +114,7 @@ outbox = Table(
     Column("text", Text, nullable=False),
     Column("buttons", JSON, nullable=False),
     Column("request_contact", Boolean, nullable=False, default=False),
+    Column("remove_keyboard", Boolean, nullable=False, default=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False),
     # Set while the message still has to go out, NULL once delivered or failed.

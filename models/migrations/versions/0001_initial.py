@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("buttons", sa.JSON(), nullable=False),
         sa.Column("request_contact", sa.Boolean(), nullable=False),
+        sa.Column("remove_keyboard", sa.Boolean(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.Column("next_attempt_at", UTC_DATETIME, nullable=True),
