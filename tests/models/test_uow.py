@@ -1,0 +1,60 @@
+"""SqlUnitOfWork: one transaction; leaving without commit rolls back."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.ports import UnitOfWork, UnitOfWorkFactory
+from models.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from tests.models.support import NOW, new_user
+
+
+def test_factory_opens_a_new_unit_each_call(uow_factory):
+    first, second = uow_factory(), uow_factory()
+    assert isinstance(first, SqlUnitOfWork) and first is not second
+
+
+def test_satisfies_the_ports(uow_factory):
+    factory: UnitOfWorkFactory = uow_factory
+    with factory() as uow:
+        unit: UnitOfWork = uow
+        for name in ("users", "payments", "outbox", "receipts"):
+            assert hasattr(unit, name)
+    assert isinstance(uow_factory, SqlUnitOfWorkFactory)
+
+
+def test_leaving_without_commit_rolls_back(uow_factory):
+    with uow_factory() as uow:
+        user = uow.users.add(new_user())
+        uow.receipts.first_time("x", NOW)
+    with uow_factory() as uow:
+        assert uow.users.get(user.id) is None
+        assert uow.receipts.first_time("x", NOW)
+
+
+def test_an_exception_rolls_back(uow_factory):
+    with pytest.raises(RuntimeError):
+        with uow_factory() as uow:
+            user = uow.users.add(new_user())
+            raise RuntimeError("boom")
+    with uow_factory() as uow:
+        assert uow.users.get(user.id) is None
+
+
+def test_commit_keeps_work_and_the_unit_stays_usable(uow_factory):
+    with uow_factory() as uow:
+        kept = uow.users.add(new_user())
+        uow.commit()
+        dropped = uow.users.add(new_user())
+    with uow_factory() as uow:
+        assert uow.users.get(kept.id) is not None
+        assert uow.users.get(dropped.id) is None
+
+
+def test_must_be_entered(uow_factory):
+    uow = uow_factory()
+    with pytest.raises(RuntimeError):
+        uow.commit()
+    with uow:
+        with pytest.raises(RuntimeError):
+            uow.__enter__()
