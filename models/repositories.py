@@ -161,7 +161,7 @@ class SqlOutboxRepository:
         return message
 
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
-        """Lease up to `limit` due messages until `lease_until`; each claim counts one attempt.
+        """Lease up to `limit` due messages until `lease_until` so that one worker sends each.
 
         One guarded UPDATE ... RETURNING (FOR UPDATE SKIP LOCKED on PostgreSQL): two workers never
         hold the same message. Commit the unit of work before sending so that the lease is visible.
@@ -172,7 +172,7 @@ class SqlOutboxRepository:
         if self._c.dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
         statement = (update(outbox).where(outbox.c.id.in_(candidates), due)
-                     .values(leased_until=lease_until, attempts=outbox.c.attempts + 1)
+                     .values(leased_until=lease_until)
                      .returning(*outbox.c))
         rows = self._c.execute(statement).all()
         return sorted((_outbox_from(r) for r in rows), key=lambda m: m.id or 0)
@@ -182,13 +182,14 @@ class SqlOutboxRepository:
         self._finish(message_id, delivered_at=now)
 
     def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
-        """Release the lease and make the message due again at `next_attempt_at`."""
+        """Count a failed attempt, release the lease and make the message due again at `next_attempt_at`."""
         self._c.execute(update(outbox).where(outbox.c.id == message_id, outbox.c.next_attempt_at.is_not(None))
-                        .values(next_attempt_at=next_attempt_at, leased_until=None, last_error=error))
+                        .values(next_attempt_at=next_attempt_at, leased_until=None, last_error=error,
+                                attempts=outbox.c.attempts + 1))
 
     def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
-        """Give up on the message for good."""
-        self._finish(message_id, failed_at=now, last_error=error)
+        """Count a failed attempt and give up on the message for good."""
+        self._finish(message_id, failed_at=now, last_error=error, attempts=outbox.c.attempts + 1)
 
     def _finish(self, message_id: int, **values: object) -> None:
         self._c.execute(update(outbox).where(outbox.c.id == message_id, outbox.c.next_attempt_at.is_not(None))

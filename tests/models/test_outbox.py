@@ -24,7 +24,7 @@ def test_add_and_claim_round_trip(uow_factory):
     assert (claimed.id, claimed.channel, claimed.recipient, claimed.text) == (message.id, Channel.SMS,
                                                                               "+15551234567", "Ünïcode ✓")
     assert claimed.buttons == buttons and claimed.request_contact is True and claimed.remove_keyboard is True
-    assert claimed.attempts == 1 and claimed.created_at == NOW and claimed.created_at.tzinfo is not None
+    assert claimed.attempts == 0 and claimed.created_at == NOW and claimed.created_at.tzinfo is not None
 
 
 def test_claim_respects_due_time_lease_and_limit(uow_factory):
@@ -39,7 +39,7 @@ def test_claim_respects_due_time_lease_and_limit(uow_factory):
         # A lease that ran out (the worker died) makes the message claimable again.
         again = uow.outbox.claim_due(LEASE, NOW + timedelta(hours=1), 10)
         assert [m.id for m in again] == ids
-        assert all(m.attempts == 2 for m in again)
+        assert all(m.attempts == 0 for m in again)
         assert [m.id for m in uow.outbox.claim_due(NOW + timedelta(minutes=2), NOW + timedelta(minutes=3), 10)] \
             == [later]
 
@@ -76,7 +76,7 @@ def test_retry_releases_the_lease_until_the_next_attempt(uow_factory):
     with uow_factory() as uow:
         assert uow.outbox.claim_due(retry_at - timedelta(microseconds=1), LEASE, 10) == []
         [again] = uow.outbox.claim_due(retry_at, LEASE, 10)
-    assert (again.attempts, again.last_error, again.next_attempt_at) == (2, "timeout", retry_at)
+    assert (again.attempts, again.last_error, again.next_attempt_at) == (1, "timeout", retry_at)
 
 
 def test_uncommitted_claim_is_not_a_claim(uow_factory):
