@@ -1,0 +1,69 @@
+"""docs/payment-states.md draws exactly the transition table of bot/core/payment.py."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.core.payment import FINAL_STATES, TRANSITIONS, Event, State, Step
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "payment-states.md"
+EDGE = re.compile(r"^\s*(\[\*\]|\w+)\s*-->\s*(\[\*\]|\w+)\s*(?::\s*(\w+))?\s*$")
+
+
+def _mermaid() -> str:
+    blocks = re.findall(r"```mermaid\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) == 1, "expected one mermaid block"
+    return blocks[0]
+
+
+def _node(name: str) -> tuple[State, Step]:
+    if name.startswith("pending_"):
+        return State.PENDING, Step(name.removeprefix("pending_"))
+    return State(name), Step.DONE
+
+
+def _edges() -> list[tuple[str, str, str | None]]:
+    edges = []
+    for line in _mermaid().splitlines():
+        match = EDGE.match(line)
+        if match:
+            edges.append((match[1], match[2], match[3]))
+        else:
+            assert "-->" not in line, f"unreadable edge: {line!r}"
+    return edges
+
+
+def _drawn_transitions() -> list[tuple[State, Step, Event, State, Step]]:
+    drawn = []
+    for source, target, label in _edges():
+        if "[*]" in (source, target):
+            continue
+        assert label is not None, f"edge {source} --> {target} has no event"
+        drawn.append((*_node(source), Event(label), *_node(target)))
+    return drawn
+
+
+def _table() -> list[tuple[State, Step, Event, State, Step]]:
+    return [(state, step, event, *target) for (state, step, event), target in TRANSITIONS.items()]
+
+
+def test_every_transition_is_drawn():
+    missing = set(_table()) - set(_drawn_transitions())
+    assert not missing, f"in TRANSITIONS but not in the diagram: {sorted(missing)}"
+
+
+def test_every_drawn_edge_is_a_transition():
+    extra = set(_drawn_transitions()) - set(_table())
+    assert not extra, f"in the diagram but not in TRANSITIONS: {sorted(extra)}"
+
+
+def test_no_edge_is_drawn_twice():
+    drawn = _drawn_transitions()
+    assert len(drawn) == len(set(drawn))
+
+
+def test_start_and_final_states():
+    edges = _edges()
+    assert [target for source, target, _ in edges if source == "[*]"] == ["pending_confirmation"]
+    assert {_node(source)[0] for source, target, _ in edges if target == "[*]"} == set(FINAL_STATES)
