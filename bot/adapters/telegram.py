@@ -1,0 +1,224 @@
+"""Telegram through python-telegram-bot 22: one thread owns the asyncio loop and all Telegram I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import warnings
+from datetime import timedelta
+from typing import Any, Callable
+
+from telegram import (Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
+                      ReplyKeyboardMarkup, ReplyKeyboardRemove, Update)
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.core.entities import Channel, InboundMessage, OutboxMessage
+from bot.ports import DeliveryError
+
+log = logging.getLogger(__name__)
+
+SHARE_CONTACT = "Share my phone number"
+COMMANDS = [("start", "register or resume"), ("send", "send money: /send 20 Neville"),
+            ("status", "recent payments"), ("history", "all payments"), ("cancel", "cancel the waiting payment"),
+            ("help", "what I understand")]
+
+
+def to_inbound(update: Update) -> InboundMessage | None:
+    """Translate a Telegram update from a private chat into an InboundMessage (None: not for us)."""
+    key = f"tg:{update.update_id}"
+    if update.callback_query is not None:
+        query = update.callback_query
+        chat = query.message.chat if query.message is not None else None
+        if chat is None or chat.type != "private":
+            return None
+        return InboundMessage(Channel.TELEGRAM, str(query.from_user.id), key, chat_id=chat.id,
+                              button=query.data or "")
+    message = update.message
+    if message is None or message.from_user is None or message.chat.type != "private":
+        return None
+    sender = str(message.from_user.id)
+    if message.contact is not None:
+        return InboundMessage(Channel.TELEGRAM, sender, key, chat_id=message.chat.id,
+                              contact_phone=message.contact.phone_number,
+                              contact_user_id=message.contact.user_id)
+    return InboundMessage(Channel.TELEGRAM, sender, key, text=message.text or "", chat_id=message.chat.id)
+
+
+def reply_markup(message: OutboxMessage) -> Any:
+    """The keyboard an outbox message asks for, if any."""
+    if message.buttons:
+        return InlineKeyboardMarkup([[InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
+                                     for row in message.buttons])
+    if message.request_contact:
+        return ReplyKeyboardMarkup([[KeyboardButton(SHARE_CONTACT, request_contact=True)]],
+                                   one_time_keyboard=True, resize_keyboard=True)
+    if message.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+def _seconds(retry_after: int | timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
+
+
+def delivery_error(exc: TelegramError) -> DeliveryError:
+    """Map a Telegram error to what the outbox should do about it."""
+    if isinstance(exc, Forbidden):
+        return DeliveryError(f"forbidden: {exc.message}", permanent=True, blocked=True)
+    if isinstance(exc, RetryAfter):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return DeliveryError("flood control", retry_after=_seconds(exc.retry_after))
+    if isinstance(exc, (BadRequest, InvalidToken)):
+        return DeliveryError(f"rejected: {exc.message}", permanent=True)
+    return DeliveryError(f"network: {exc.message}")
+
+
+class TelegramGateway:
+    """Runs python-telegram-bot on its own thread and loop; other threads hand it work."""
+
+    def __init__(self, token: str, base_url: str | None, timeout: float,
+                 on_inbound: Callable[[InboundMessage], None], polling: bool = True) -> None:
+        self._token = token
+        self._base_url = base_url
+        self._timeout = timeout
+        self._on_inbound = on_inbound
+        self._polling = polling
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._app: Application | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stopped: asyncio.Event | None = None
+        self._error: BaseException | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        """Start the loop thread, connect (getMe) and, in polling mode, start polling."""
+        self._thread = threading.Thread(target=self._run, name="telegram-loop", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(self._timeout * 6):
+            raise RuntimeError("Telegram did not start in time")
+        if self._error is not None:
+            raise RuntimeError(f"Telegram could not start: {self._error}")
+
+    def stop(self) -> None:
+        """Stop polling, shut the application down and end the loop thread."""
+        if self._loop is None or self._stopped is None:
+            return
+        self._loop.call_soon_threadsafe(self._stopped.set)
+        if self._thread is not None:
+            self._thread.join(self._timeout * 4)
+
+    def _run(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._main())
+        finally:
+            self._loop.close()
+
+    async def _main(self) -> None:
+        self._stopped = asyncio.Event()
+        try:
+            self._app = self._build()
+            await self._app.initialize()
+            await self._app.start()
+            if self._polling:
+                assert self._app.updater is not None
+                await self._app.updater.start_polling(poll_interval=0.0, timeout=10,
+                                                      allowed_updates=["message", "callback_query"])
+        except Exception as exc:  # reported to start()'s caller
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        await self._stopped.wait()
+        if self._polling and self._app.updater is not None and self._app.updater.running:
+            await self._app.updater.stop()
+        await self._app.stop()
+        await self._app.shutdown()
+
+    def _build(self) -> Application:
+        builder = (ApplicationBuilder().token(self._token).concurrent_updates(64)
+                   .connect_timeout(self._timeout).read_timeout(self._timeout)
+                   .write_timeout(self._timeout).pool_timeout(self._timeout)
+                   .get_updates_read_timeout(self._timeout + 12))
+        if self._base_url:
+            builder = builder.base_url(self._base_url + "/bot").base_file_url(self._base_url + "/file/bot")
+        if not self._polling:
+            builder = builder.updater(None)
+        app = builder.build()
+        app.add_handler(TypeHandler(Update, self._handle_update))
+        return app
+
+    # ---------------------------------------------------------------- inbound
+
+    async def _handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer()
+            except TelegramError as exc:
+                log.info("could not answer a callback query: %s", exc)
+        inbound = to_inbound(update)
+        if inbound is not None:
+            await asyncio.to_thread(self._on_inbound, inbound)
+
+    def handle_webhook(self, data: dict[str, Any]) -> bool:
+        """Handle one update delivered to our webhook (caller's thread); False if it is not an update."""
+        try:
+            update = Update.de_json(data, self._app.bot if self._app else None)
+        except (KeyError, TypeError, ValueError):
+            return False
+        if update is None:
+            return False
+        if update.callback_query is not None and self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self._answer(update.callback_query.id), self._loop)
+        inbound = to_inbound(update)
+        if inbound is not None:
+            self._on_inbound(inbound)
+        return True
+
+    async def _answer(self, query_id: str) -> None:
+        try:
+            assert self._app is not None
+            await self._app.bot.answer_callback_query(query_id)
+        except TelegramError as exc:
+            log.info("could not answer a callback query: %s", exc)
+
+    # ---------------------------------------------------------------- outbound
+
+    def _call(self, coro: Any) -> Any:
+        if self._loop is None:
+            coro.close()
+            raise DeliveryError("Telegram is not started")
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(self._timeout * 4)
+        except TelegramError as exc:
+            raise delivery_error(exc) from exc
+        except TimeoutError as exc:
+            future.cancel()
+            raise DeliveryError("Telegram did not answer in time") from exc
+
+    def deliver(self, message: OutboxMessage) -> None:
+        """Send one outbox message (Messenger port); raises DeliveryError."""
+        bot = self._bot()
+        self._call(bot.send_message(chat_id=int(message.recipient), text=message.text,
+                                    reply_markup=reply_markup(message)))
+
+    def set_webhook(self, url: str, secret: str) -> None:
+        """Register our webhook with Telegram, with its secret token."""
+        self._call(self._bot().set_webhook(url=url, secret_token=secret,
+                                           allowed_updates=["message", "callback_query"]))
+
+    def set_commands(self) -> None:
+        """Publish the command list shown in Telegram's menu."""
+        self._call(self._bot().set_my_commands([BotCommand(name, text) for name, text in COMMANDS]))
+
+    def _bot(self) -> Bot:
+        if self._app is None:
+            raise DeliveryError("Telegram is not started")
+        return self._app.bot

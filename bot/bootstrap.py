@@ -1,0 +1,320 @@
+"""The one place that builds adapters from settings and wires the services. Nothing runs at import."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import requests
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from bot.core.entities import Channel
+from bot.currencies import format_money, grammar_context
+from bot.core.grammar import parse
+from bot.ports import Authenticator, Messenger
+from bot.scheduler import OutboxWorkers, PaymentTimers
+from bot.services import ServiceConfig, Services
+from bot.settings import Settings
+from bot.phones import normalize_phone
+
+log = logging.getLogger(__name__)
+
+SANDBOX_SECRET_KEY = "payfriend-sandbox-only-secret"  # never used with real credentials
+
+
+class UtcClock:
+    """The system clock, timezone-aware UTC."""
+
+    def now(self) -> datetime:
+        """Now, in UTC."""
+        return datetime.now(timezone.utc)
+
+
+@dataclass
+class Keys:
+    """The credentials and addresses the adapters use: real ones, or the sandbox's."""
+
+    telegram_token: str | None
+    authy_api_key: str | None
+    twilio_account_sid: str | None
+    twilio_auth_token: str | None
+    twilio_phone_number: str | None
+    verify_service_sid: str | None
+    secret_key: str
+    sandbox_url: str | None = None
+
+
+@dataclass
+class Container:
+    """Everything bootstrap built for one process, and how to start and stop it."""
+
+    settings: Settings
+    keys: Keys
+    services: Services
+    authenticator: Authenticator
+    messengers: dict[Channel, Messenger]
+    timers: PaymentTimers
+    outbox: OutboxWorkers
+    telegram: Any = None  # TelegramGateway, when a Telegram token is configured
+    sandbox: Any = None  # RunningSandbox, when this process started one
+    web_server: BaseWSGIServer | None = None
+    web_url: str | None = None
+    polling: bool = False
+    verify_authy_signature: Callable[..., bool] | None = None
+    _stoppers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def sandbox_url(self) -> str | None:
+        """The sandbox address when this process runs against the sandbox."""
+        return self.keys.sandbox_url
+
+    @property
+    def telegram_webhook_secret(self) -> str | None:
+        """The secret Telegram sends with every webhook update."""
+        if self.settings.telegram_webhook_secret is not None:
+            return self.settings.telegram_webhook_secret.get_secret_value()
+        return hmac.new(self.keys.secret_key.encode(), b"telegram-webhook", hashlib.sha256).hexdigest()[:48]
+
+    def verify_authy_callback(self, url: str, method: str, nonce: str, signature: str, params: dict) -> bool:
+        """Check X-Authy-Signature over the callback."""
+        from bot.adapters.authy_callback import verify_authy_callback
+
+        if self.keys.authy_api_key is None:
+            return False
+        return verify_authy_callback(self.keys.authy_api_key, url, method, nonce, signature, params)
+
+    def parse_authy_callback(self, body: dict) -> dict | None:
+        """The approval request uuid and status of a callback, or None when it carries no decision."""
+        from bot.adapters.authy_callback import parse_authy_callback
+
+        decision = parse_authy_callback(body)
+        if not decision.get("uuid") or decision.get("status") not in ("approved", "denied"):
+            return None
+        return decision
+
+    def handle_telegram_update(self, data: dict) -> bool:
+        """Hand a webhook update to the Telegram gateway; False if it is not an update."""
+        if self.telegram is None:
+            return False
+        return self.telegram.handle_webhook(data)
+
+    def database_ok(self) -> bool:
+        """Whether the database answers."""
+        try:
+            with self.services.uow() as uow:
+                uow.users.get(0)
+            return True
+        except Exception:
+            return False
+
+    def stop(self) -> None:
+        """Stop everything this process started, newest first."""
+        while self._stoppers:
+            stopper = self._stoppers.pop()
+            try:
+                stopper()
+            except Exception:
+                log.exception("error while stopping")
+
+
+def resolve_keys(settings: Settings, sandbox_url: str | None) -> Keys:
+    """Real credentials from settings, or the sandbox's well-known ones."""
+    if sandbox_url is not None:
+        from sandbox.world import Keys as SandboxKeys
+
+        k = SandboxKeys()
+        secret = settings.secret_key.get_secret_value() if settings.secret_key else SANDBOX_SECRET_KEY
+        return Keys(k.telegram_token, k.authy_api_key, k.twilio_account_sid, k.twilio_auth_token,
+                    k.twilio_phone_number, k.verify_service_sid, secret, sandbox_url)
+
+    def reveal(value: Any) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return Keys(reveal(settings.telegram_bot_token), reveal(settings.authy_api_key), settings.twilio_account_sid,
+                reveal(settings.twilio_auth_token), settings.twilio_phone_number, settings.twilio_verify_service_sid,
+                reveal(settings.secret_key) or "", None)
+
+
+def build_authenticator(settings: Settings, keys: Keys) -> Authenticator:
+    """The Authenticator adapter the settings choose."""
+    timeout = settings.http_timeout_seconds
+    if settings.authenticator == "verify":
+        from bot.adapters.twilio_client import make_twilio_client
+        from bot.adapters.twilio_verify import VerifyAuthenticator
+
+        client = make_twilio_client(keys.twilio_account_sid, keys.twilio_auth_token, base_url=keys.sandbox_url,
+                                    timeout=timeout)
+        return VerifyAuthenticator(client, keys.verify_service_sid)
+    from bot.adapters.authy import AuthyAuthenticator
+
+    api_uri = keys.sandbox_url + "/authy" if keys.sandbox_url else "https://api.authy.com"
+    return AuthyAuthenticator(keys.authy_api_key or "", api_uri=api_uri, timeout=timeout)
+
+
+def build_messengers(settings: Settings, keys: Keys, telegram: Any) -> dict[Channel, Messenger]:
+    """One Messenger per channel that has credentials."""
+    messengers: dict[Channel, Messenger] = {}
+    if telegram is not None:
+        messengers[Channel.TELEGRAM] = telegram
+    if keys.twilio_account_sid and keys.twilio_auth_token and keys.twilio_phone_number:
+        from bot.adapters.twilio_client import make_twilio_client
+        from bot.adapters.twilio_sms import TwilioSmsMessenger
+
+        client = make_twilio_client(keys.twilio_account_sid, keys.twilio_auth_token, base_url=keys.sandbox_url,
+                                    timeout=settings.http_timeout_seconds)
+        messengers[Channel.SMS] = TwilioSmsMessenger(client, keys.twilio_phone_number)
+    return messengers
+
+
+def _authenticator_label(settings: Settings) -> str:
+    return "Twilio Verify" if settings.authenticator == "verify" else "Authy"
+
+
+def build(settings: Settings, *, sandbox_url: str | None = None) -> Container:
+    """Build every part of the application from settings, starting nothing."""
+    from models.engine import make_engine
+    from models.uow import SqlUnitOfWorkFactory
+
+    keys = resolve_keys(settings, sandbox_url)
+    engine = make_engine(settings.database_url)
+    uow_factory = SqlUnitOfWorkFactory(engine)
+    authenticator = build_authenticator(settings, keys)
+    timers = PaymentTimers()
+    ctx_cache: dict[str, Any] = {}
+
+    def parse_text(text: str, default_currency: str):
+        ctx = ctx_cache.get(default_currency)
+        if ctx is None:
+            ctx = ctx_cache[default_currency] = grammar_context(default_currency, settings.max_payment_amount)
+        return parse(text, ctx)
+
+    config = ServiceConfig(
+        fallback_seconds=settings.fallback_seconds,
+        expiry_seconds=settings.payment_expiry_seconds,
+        fingerprint_key=hashlib.sha256(("fingerprint:" + keys.secret_key).encode()).digest(),
+        authenticator_label=_authenticator_label(settings),
+        low_value_exemption=settings.sca_low_value_exemption,
+        rates_to_eur=settings.rates_to_eur(),
+    )
+    services = Services(uow=uow_factory, authenticator=authenticator, clock=UtcClock(), config=config,
+                        parse=parse_text, format_money=format_money, normalize_phone=normalize_phone,
+                        new_payment_id=lambda: "pay_" + secrets.token_hex(12), timers=timers)
+    telegram = None
+    if keys.telegram_token:
+        from bot.adapters.telegram import TelegramGateway
+
+        telegram = TelegramGateway(keys.telegram_token, keys.sandbox_url, settings.http_timeout_seconds,
+                                   services.handle_inbound, polling=settings.telegram_mode == "polling")
+    messengers = build_messengers(settings, keys, telegram)
+    outbox = OutboxWorkers(lambda: services.deliver_outbox(messengers))
+    services.kick_outbox = outbox.kick
+    timers.bind(fallback=services.run_fallback, expiry=services.run_expiry, sweep=services.sweep)
+    container = Container(settings=settings, keys=keys, services=services, authenticator=authenticator,
+                          messengers=messengers, timers=timers, outbox=outbox, telegram=telegram,
+                          polling=telegram is not None and settings.telegram_mode == "polling")
+    container._stoppers.append(engine.dispose)
+    return container
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("%s %s %s", self.command, self.path, code)
+
+
+def start_web(container: Container, host: str = "127.0.0.1") -> None:
+    """Serve the webhooks with a threaded WSGI server in a background thread."""
+    from webhooks.app import create_app
+
+    server = make_server(host, container.settings.port, create_app(container), threaded=True,
+                         request_handler=_QuietHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
+    thread.start()
+    container.web_server = server
+    container.web_url = f"http://{host}:{server.server_port}"
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+    container._stoppers.append(stop)
+
+
+def public_url(container: Container) -> str | None:
+    """The address the outside services call back: PUBLIC_URL, or our own address on the sandbox."""
+    if container.settings.public_url:
+        return container.settings.public_url.rstrip("/")
+    return container.web_url if container.sandbox_url else None
+
+
+def point_sandbox_at_us(container: Container) -> None:
+    """Set the sandbox consoles' callback URLs to this process (as one would in Twilio's console)."""
+    base = public_url(container)
+    if container.sandbox_url is None or base is None:
+        return
+    urls = {"authy": base + "/webhooks/authy", "verify": base + "/webhooks/twilio/verify",
+            "messaging": base + "/webhooks/twilio/sms"}
+    response = requests.post(container.sandbox_url + "/api/config", json=urls,
+                             timeout=container.settings.http_timeout_seconds)
+    response.raise_for_status()
+
+
+def start_worker(container: Container) -> None:
+    """Start the timers (re-armed from the database), the sweep and the outbox workers."""
+    container.timers.start()
+    container._stoppers.append(container.timers.stop)
+    rearmed = container.services.rearm_timers()
+    log.info("re-armed the timers of %d pending payments", rearmed)
+    container.outbox.start()
+    container._stoppers.append(container.outbox.stop)
+
+
+def start_telegram(container: Container, *, web: bool, worker: bool) -> None:
+    """Connect to Telegram: the worker polls (or only sends), the web process takes webhook updates."""
+    if container.telegram is None or not (worker or not container.polling):
+        return
+    container.telegram.start()
+    container._stoppers.append(container.telegram.stop)
+    container.telegram.set_commands()
+    if web and not container.polling:
+        base = public_url(container)
+        if base is None:
+            raise RuntimeError("TELEGRAM_MODE=webhook needs PUBLIC_URL")
+        container.telegram.set_webhook(base + "/webhooks/telegram", container.telegram_webhook_secret or "")
+
+
+def build_and_start(settings: Settings, *, web: bool, worker: bool, migrate: bool = False) -> Container:
+    """Build and start the parts of one process; with no credentials, on a sandbox of its own."""
+    sandbox = None
+    sandbox_url = settings.sandbox_url
+    if settings.uses_sandbox and sandbox_url is None:
+        from sandbox.server import start_sandbox
+
+        sandbox = start_sandbox(port=settings.sandbox_port)
+        sandbox_url = sandbox.url
+    if migrate or sandbox is not None:
+        from models.migrate import upgrade
+
+        upgrade(settings.database_url)
+    container = build(settings, sandbox_url=sandbox_url if settings.uses_sandbox else None)
+    if sandbox is not None:
+        container.sandbox = sandbox
+        container._stoppers.append(sandbox.stop)
+    try:
+        if web:
+            start_web(container)
+            point_sandbox_at_us(container)
+        if worker:
+            start_worker(container)
+        start_telegram(container, web=web, worker=worker)
+    except Exception:
+        container.stop()
+        raise
+    return container

@@ -1,0 +1,109 @@
+"""APScheduler jobs: precise per-payment timers, a periodic sweep, and the outbox workers.
+
+The payment row (its fallback_at and expires_at columns) is the truth; the in-memory jobs only make
+things happen on time. A job that fires twice, or in two processes, acts once: every service it
+calls claims its payment with a guarded update. The sweep catches what a restart left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import Callable
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 2.0
+OUTBOX_IDLE_SECONDS = 1.0
+
+
+class PaymentTimers:
+    """The Timers port on an APScheduler BackgroundScheduler with an in-memory job store."""
+
+    def __init__(self, workers: int = 16) -> None:
+        self._scheduler = BackgroundScheduler(
+            jobstores={"default": MemoryJobStore()},
+            executors={"default": ThreadPoolExecutor(workers)},
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+            timezone="UTC",
+        )
+        self._handlers: dict[str, Callable[[str], object]] = {}
+
+    def bind(self, fallback: Callable[[str], object], expiry: Callable[[str], object],
+             sweep: Callable[[], object]) -> None:
+        """Say what runs for each kind of timer, and what the periodic sweep does."""
+        self._handlers = {"fallback": fallback, "expiry": expiry}
+        self._scheduler.add_job(_safely(sweep, "sweep"), "interval", seconds=SWEEP_SECONDS, id="sweep",
+                                replace_existing=True)
+
+    def schedule(self, kind: str, payment_id: str, when: datetime) -> None:
+        """Fire `kind` for the payment at `when` (replacing an earlier timer of the same kind)."""
+        handler = self._handlers[kind]
+        self._scheduler.add_job(_safely(handler, kind), "date", run_date=when, args=[payment_id],
+                                id=f"{kind}:{payment_id}", replace_existing=True)
+
+    def start(self) -> None:
+        """Start firing jobs."""
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        """Stop firing jobs; running ones finish."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    def pending_jobs(self) -> int:
+        """How many jobs wait (for benchmarks and tests)."""
+        return len(self._scheduler.get_jobs())
+
+
+def _safely(func: Callable[..., object], name: str) -> Callable[..., None]:
+    def run(*args: object) -> None:
+        try:
+            func(*args)
+        except Exception:  # a failed job must not kill the scheduler; the sweep retries it
+            log.exception("%s job failed", name)
+    return run
+
+
+class OutboxWorkers:
+    """Threads that deliver outbox messages as soon as they are written, and retry the rest."""
+
+    def __init__(self, deliver: Callable[[], int], threads: int = 4) -> None:
+        self._deliver = deliver
+        self._threads = threads
+        self._kick = threading.Event()
+        self._stop = threading.Event()
+        self._workers: list[threading.Thread] = []
+
+    def kick(self) -> None:
+        """Wake the workers: something was just written to the outbox."""
+        self._kick.set()
+
+    def start(self) -> None:
+        """Start the worker threads."""
+        for n in range(self._threads):
+            worker = threading.Thread(target=self._loop, name=f"outbox-{n}", daemon=True)
+            worker.start()
+            self._workers.append(worker)
+
+    def stop(self) -> None:
+        """Stop the workers after their current message."""
+        self._stop.set()
+        self._kick.set()
+        for worker in self._workers:
+            worker.join(10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._kick.wait(OUTBOX_IDLE_SECONDS)
+            self._kick.clear()
+            try:
+                while not self._stop.is_set() and self._deliver() > 0:
+                    pass
+            except Exception:
+                log.exception("outbox delivery failed")

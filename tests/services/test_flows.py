@@ -1,0 +1,250 @@
+"""The use cases, driven as a person would, against recording fakes of every port."""
+
+from __future__ import annotations
+
+from bot.core.entities import Channel, InboundMessage, Registration
+from bot.core.payment import State, Step
+from bot.ports import DeliveryError
+from tests.services.conftest import Person
+
+
+def ready_person(world, **kw) -> Person:
+    person = Person(world, **kw)
+    person.register()
+    return person
+
+
+def confirmed(world, text="send $20 to Neville") -> Person:
+    person = ready_person(world)
+    person.says(text)
+    pid = person.payment().id
+    person.presses(f"confirm:{pid}")
+    return person
+
+
+# ---------------------------------------------------------------- registration
+
+def test_a_stranger_is_asked_to_share_their_number(world):
+    person = Person(world)
+    person.says("send $20 to Neville")
+    assert "Share my phone number" in person.last()
+    assert person.inbox()[-1].request_contact
+    assert world.store.payments == {}
+
+
+def test_registration_runs_contact_code_email_then_ready(world):
+    person = Person(world)
+    person.says("/start")
+    person.shares_contact()
+    assert world.auth.called("start_phone_verification") == [("+15005550006",)]
+    assert "sent a code" in person.last()
+    person.says("000000")
+    assert "not right" in person.last()
+    person.says(world.auth.phone_code)
+    assert "email" in person.last()
+    person.says("not an email")
+    assert "doesn't look like an email" in person.last()
+    person.says("hermione@example.com")
+    assert "all set" in person.last()
+    user = person.user_record()
+    assert user.registration is Registration.READY and user.phone_verified
+    assert world.auth.called("register") == [("hermione@example.com", "+15005550006")]
+
+
+def test_someone_elses_contact_is_refused(world):
+    person = Person(world)
+    person.says("/start")
+    person.shares_contact(owner=999)
+    assert "your own phone number" in person.last()
+    assert world.auth.called("start_phone_verification") == []
+
+
+def test_registration_tells_the_person_when_the_service_is_down(world):
+    person = Person(world)
+    person.says("/start")
+    world.auth.down = True
+    person.shares_contact()
+    assert "couldn't reach" in person.last()
+
+
+# ---------------------------------------------------------------- payment and push
+
+def test_send_asks_for_confirmation_rendered_from_the_frozen_payment(world):
+    person = ready_person(world)
+    person.says("send $20 to Neville for lunch")
+    payment = person.payment()
+    assert (payment.amount.minor, payment.amount.currency, payment.payee, payment.note) == (2000, "USD", "Neville",
+                                                                                          "lunch")
+    assert payment.state is State.PENDING and payment.step is Step.CONFIRMATION
+    last = person.inbox()[-1]
+    assert last.text.startswith("Send $20.00 to Neville")
+    assert [b.text for b in last.buttons[0]] == ["Confirm", "Cancel"]
+
+
+def test_confirm_sends_a_push_with_payee_amount_and_hidden_payment_id(world):
+    person = confirmed(world)
+    payment = person.payment()
+    (auth_id, request), = world.auth.called("send_push")
+    assert request.details == {"Sending to": "Neville", "Amount": "$20.00"}
+    assert request.hidden["payment_id"] == payment.id
+    assert payment.step is Step.PUSH and payment.push_request_id
+    assert payment.fallback_at == world.clock.now().replace() + __import__("datetime").timedelta(seconds=15)
+    assert "Approve $20.00 to Neville in your Authy app" in person.last()
+    assert ("fallback", payment.id, payment.fallback_at) in world.timers.scheduled
+
+
+def test_approve_then_late_deny_keeps_the_first_decision(world):
+    person = confirmed(world)
+    request_id = person.payment().push_request_id
+    assert world.services.record_decision(request_id, "approved", "cb-1") == "applied"
+    assert person.payment().state is State.APPROVED
+    assert "Done: $20.00 to Neville is approved" in person.last()
+    assert world.services.record_decision(request_id, "denied", "cb-2") == "ignored"
+    assert person.payment().state is State.APPROVED
+
+
+def test_duplicate_callback_has_no_second_effect(world):
+    person = confirmed(world)
+    request_id = person.payment().push_request_id
+    world.services.record_decision(request_id, "denied", "cb-1")
+    before = len(person.inbox())
+    assert world.services.record_decision(request_id, "denied", "cb-1") == "duplicate"
+    assert len(person.inbox()) == before
+    assert person.payment().state is State.DENIED
+
+
+def test_duplicate_update_has_no_second_effect(world):
+    person = ready_person(world)
+    msg = InboundMessage(Channel.TELEGRAM, str(person.user_id), "tg:dup", text="send $5 to Ana",
+                         chat_id=person.user_id)
+    world.services.handle_inbound(msg)
+    world.services.handle_inbound(msg)
+    assert len(world.store.payments) == 1
+
+
+# ---------------------------------------------------------------- fallback and codes
+
+def test_fallback_texts_a_code_bound_to_the_payment(world):
+    person = confirmed(world)
+    payment = person.payment()
+    assert world.services.run_fallback(payment.id) is False  # not due yet
+    world.clock.advance(15)
+    assert world.services.run_fallback(payment.id) is True
+    assert world.services.run_fallback(payment.id) is False  # claimed once
+    (_, phone, binding), = world.auth.called("send_code")
+    assert (binding.payment_id, binding.payee, binding.amount_text) == (payment.id, "Neville", "$20.00")
+    assert phone == "+15005550006"
+    assert person.payment().step is Step.CODE
+    person.says(world.auth.payment_code)
+    assert person.payment().state is State.APPROVED and person.payment().decided_by == "code"
+
+
+def test_push_after_an_accepted_code_changes_nothing(world):
+    person = confirmed(world)
+    world.clock.advance(15)
+    world.services.run_fallback(person.payment().id)
+    person.says(world.auth.payment_code)
+    assert world.services.record_decision(person.payment().push_request_id, "denied", "late") == "ignored"
+    assert person.payment().state is State.APPROVED
+
+
+def test_five_wrong_codes_block_the_payment(world):
+    person = confirmed(world)
+    world.clock.advance(15)
+    world.services.run_fallback(person.payment().id)
+    for left in (4, 3, 2, 1):
+        person.says("999999")
+        assert f"{left} attempt" in person.last()
+    person.says("999999")
+    assert person.payment().state is State.BLOCKED
+    assert "Blocked" in person.last()
+    person.says(world.auth.payment_code)  # the sixth, even right, approves nothing
+    assert person.payment().state is State.BLOCKED
+
+
+def test_push_failure_goes_straight_to_the_code(world):
+    person = ready_person(world)
+    person.says("send $20 to Neville")
+    world.auth.down = True
+    person.presses(f"confirm:{person.payment().id}")
+    # both the push and the code failed: the payment ends cleanly
+    assert person.payment().state is State.FAILED
+    assert "couldn't reach" in person.last()
+
+
+# ---------------------------------------------------------------- expiry, cancel, listing, isolation
+
+def test_expiry_polls_once_and_counts_a_lost_approval(world):
+    person = confirmed(world)
+    payment = person.payment()
+    world.auth.statuses[payment.push_request_id] = "approved"
+    world.clock.advance(1200)
+    assert world.services.run_expiry(payment.id) is True
+    assert world.auth.called("push_status") == [(payment.push_request_id,)]
+    assert person.payment().state is State.APPROVED
+
+
+def test_expiry_without_a_decision(world):
+    person = confirmed(world)
+    world.clock.advance(1200)
+    world.services.sweep()
+    assert person.payment().state is State.EXPIRED
+    assert "Expired" in person.last()
+
+
+def test_cancel_and_status_show_only_my_payments(world):
+    me = ready_person(world)
+    other = Person(world, user_id=222, phone="+15005550007")
+    other.register()
+    other.says("send $7 to Bo")
+    me.says("send $20 to Neville")
+    me.presses(f"cancel:{other.payment().id}")  # not mine: no effect
+    assert other.payment().state is State.PENDING
+    me.says("cancel")
+    assert me.payment().state is State.CANCELLED
+    me.says("status")
+    assert "Neville: cancelled" in me.last() and "Bo" not in me.last()
+
+
+def test_one_open_payment_at_a_time(world):
+    person = ready_person(world)
+    person.says("send $20 to Neville")
+    person.says("send $30 to Ana")
+    assert "already have a payment" in person.last()
+    assert len(world.store.payments) == 1
+
+
+def test_bad_input_gets_a_reply_with_an_example(world):
+    person = ready_person(world)
+    person.says("send $0 to Neville")
+    assert "send $20 to Neville" in person.last().lower() or "Try" in person.last()
+
+
+# ---------------------------------------------------------------- outbox
+
+def test_outbox_delivers_once_and_retries_after_flood_control(world):
+    person = Person(world)
+    person.says("hi")
+    telegram = world.telegram
+    telegram.error = DeliveryError("flood", retry_after=3)
+    assert world.services.deliver_outbox({Channel.TELEGRAM: telegram}) == 0
+    telegram.error = None
+    assert world.services.deliver_outbox({Channel.TELEGRAM: telegram}) == 0  # not due for 3 s
+    world.clock.advance(3)
+    assert world.services.deliver_outbox({Channel.TELEGRAM: telegram}) == 1
+    assert world.services.deliver_outbox({Channel.TELEGRAM: telegram}) == 0
+    assert len(telegram.sent) == 1
+
+
+def test_blocked_bot_is_marked_and_the_person_told_by_sms(world):
+    person = ready_person(world)
+    person.says("status")
+    world.services.deliver_outbox({Channel.TELEGRAM: world.telegram, Channel.SMS: world.sms})
+    world.telegram.error = DeliveryError("forbidden", permanent=True, blocked=True)
+    person.says("history")
+    messengers = {Channel.TELEGRAM: world.telegram, Channel.SMS: world.sms}
+    world.services.deliver_outbox(messengers)
+    world.services.deliver_outbox(messengers)  # the SMS notice was written by the first round
+    assert person.user_record().telegram_blocked
+    assert [m.recipient for m in world.sms.sent] == ["+15005550006"]
+    assert "blocked" in world.sms.sent[0].text

@@ -1,0 +1,23 @@
+"""The Flask app factory: every blueprint authenticates first, translates, calls one service, replies."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask import Flask
+
+from webhooks import authy, health, telegram
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Container
+
+
+def create_app(container: "Container") -> Flask:
+    """Build the Flask app around what bootstrap built; nothing here talks to a vendor."""
+    app = Flask("payfriend")
+    app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
+    app.extensions["payfriend"] = container
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(authy.blueprint)
+    app.register_blueprint(telegram.blueprint)
+    return app
