@@ -74,4 +74,5 @@ def serve_forever(port: int = 8090, host: str = "127.0.0.1") -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        world.stop()
         server.server_close()
