@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from sandbox.server import RunningSandbox, start_sandbox
+from sandbox.world import World
 
 
 @pytest.fixture
@@ -17,3 +18,20 @@ def sandbox() -> Iterator[RunningSandbox]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., RunningSandbox]]:
+    """Start sandboxes with a given World (keys, clock ...); every one is stopped after the test."""
+    started: list[RunningSandbox] = []
+
+    def start(world: World | None = None) -> RunningSandbox:
+        running = start_sandbox(world=world)
+        started.append(running)
+        return running
+
+    try:
+        yield start
+    finally:
+        for running in reversed(started):
+            running.stop()

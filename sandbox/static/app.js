@@ -82,10 +82,12 @@ function renderChat(chat) {
   if (atBottom || renderChat.first !== state.phone) list.scrollTop = list.scrollHeight;
   renderChat.first = state.phone;
   renderReplyKeyboard(chat.keyboard);
+  const primed = state.seenAnswers.has("primed:" + state.phone);  // no toasts for old answers
+  state.seenAnswers.add("primed:" + state.phone);
   for (const answer of chat.callback_answers) {
     if (answer.answered && !state.seenAnswers.has(answer.id)) {
       state.seenAnswers.add(answer.id);
-      if (answer.answer_text) toast(answer.answer_text);
+      if (answer.answer_text && primed) toast(answer.answer_text);
     }
   }
 }

@@ -112,6 +112,7 @@ def test_reply_keyboard_buttons_send_their_text_or_the_contact(sandbox):
 
 
 def test_sms_send_calls_the_hook_and_inbox_lists_both_directions(sandbox):
+    sandbox.world.on_person_sms = None  # as if no Twilio stand-in were loaded
     sent = api(sandbox, "POST", "/sms/send", expect=202, json={"phone": PHONE, "text": "no stand-in"})
     assert sent["delivered"] is False
     forwarded = []
@@ -227,3 +228,13 @@ def test_add_and_list_people(sandbox):
     assert person["phone"] == "+15005550100" and person["telegram_user_id"] > 0
     people = requests.get(f"{sandbox.url}/api/people", timeout=5).json()
     assert [p["name"] for p in people] == ["Hermione"]
+
+
+def test_sandbox_factory_uses_the_given_world(sandbox_factory):
+    from sandbox.world import Keys, World
+
+    world = World(keys=Keys(telegram_token="42:custom-token"))
+    running = sandbox_factory(world)
+    assert running.world is world
+    r = requests.post(f"{running.url}/bot42:custom-token/getMe", timeout=5)
+    assert r.json()["result"]["id"] == 42
