@@ -289,7 +289,8 @@ class BotApi:
                                     "markup of the message")
             self._flood_check(person.telegram_user_id)
             msg.text, msg.parse_mode, msg.entities = text, parse_mode, []
-            msg.reply_markup = markup  # an edit without reply_markup removes the inline keyboard
+            if markup is not None or msg.inline_keyboard:  # an edit without reply_markup removes the
+                msg.reply_markup = markup                  # inline keyboard; a reply keyboard stays
             msg.edit_date = int(self.world.clock())
             self.world.touch()
             return self._message_json(person, msg)

@@ -75,6 +75,8 @@ function renderChat(chat) {
   $("start-bot").hidden = me.started_bot && !me.blocked_bot;
   $("block-bot").hidden = !me.started_bot || me.blocked_bot;
   $("typing").textContent = chat.typing ? "typing…" : "bot";
+  clearTimeout(renderChat.typingTimer);
+  if (chat.typing) renderChat.typingTimer = setTimeout(() => ($("typing").textContent = "bot"), 5000);
   const list = $("chat-messages");
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   list.replaceChildren(...chat.messages.map(chatMessage));

@@ -238,3 +238,15 @@ def test_sandbox_factory_uses_the_given_world(sandbox_factory):
     assert running.world is world
     r = requests.post(f"{running.url}/bot42:custom-token/getMe", timeout=5)
     assert r.json()["result"]["id"] == 42
+
+
+def test_editing_a_message_keeps_the_reply_keyboard_it_showed(sandbox):
+    person = add_person(sandbox)
+    api(sandbox, "POST", "/telegram/send", json={"phone": PHONE, "text": "/start"})
+    sent = bot_sends(sandbox, person, "Your number?", {"keyboard": [["Later"]]})
+    r = requests.post(f"{sandbox.url}/bot{sandbox.world.keys.telegram_token}/editMessageText",
+                      data={"chat_id": person["chat_id"], "message_id": sent["message_id"], "text": "Number?"},
+                      timeout=5)
+    assert r.status_code == 200 and "reply_markup" not in r.json()["result"]
+    chat = api(sandbox, "GET", "/telegram/chat", params={"phone": PHONE})
+    assert chat["keyboard"] == [[{"text": "Later"}]] and chat["messages"][-1]["text"] == "Number?"
