@@ -186,19 +186,16 @@ def build(settings: Settings, *, sandbox_url: str | None = None) -> Container:
     uow_factory = SqlUnitOfWorkFactory(engine)
     authenticator = build_authenticator(settings, keys)
     timers = PaymentTimers()
-    ctx_cache: dict[str, Any] = {}
 
     def parse_text(text: str, default_currency: str):
-        ctx = ctx_cache.get(default_currency)
-        if ctx is None:
-            ctx = ctx_cache[default_currency] = grammar_context(default_currency, settings.max_payment_amount)
-        return parse(text, ctx)
+        return parse(text, grammar_context(default_currency, settings.max_payment_amount))
 
     config = ServiceConfig(
         fallback_seconds=settings.fallback_seconds,
         expiry_seconds=settings.payment_expiry_seconds,
         fingerprint_key=hashlib.sha256(("fingerprint:" + keys.secret_key).encode()).digest(),
         authenticator_label=_authenticator_label(settings),
+        default_currency=settings.default_currency,
         low_value_exemption=settings.sca_low_value_exemption,
         rates_to_eur=settings.rates_to_eur(),
     )
@@ -304,6 +301,7 @@ def build_and_start(settings: Settings, *, web: bool, worker: bool, migrate: boo
 
         upgrade(settings.database_url)
     container = build(settings, sandbox_url=sandbox_url if settings.uses_sandbox else None)
+    grammar_context(settings.default_currency, settings.max_payment_amount)  # read CLDR now, not on a message
     if sandbox is not None:
         container.sandbox = sandbox
         container._stoppers.append(sandbox.stop)

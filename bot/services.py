@@ -46,6 +46,7 @@ class ServiceConfig:
     expiry_seconds: float
     fingerprint_key: bytes
     authenticator_label: str  # shown to people: "Authy", "Twilio Verify"
+    default_currency: str = "USD"
     low_value_exemption: bool = False
     rates_to_eur: dict[str, Decimal] = field(default_factory=dict)
     max_code_attempts: int = 5
@@ -115,7 +116,8 @@ class Services:
         if phone is None:
             return None
         user = uow.users.add(User(id=None, created_at=self.clock.now(), phone=phone,
-                                  registration=Registration.PHONE_CODE))
+                                  registration=Registration.PHONE_CODE,
+                                  default_currency=self.config.default_currency))
         return lambda: self._start_phone_check(user, msg, replies.welcome_sms())
 
     def _on_start(self, uow: UnitOfWork, msg: InboundMessage, user: User) -> Callable[[], None] | None:
@@ -139,7 +141,8 @@ class Services:
         if owner is not None and owner.telegram_user_id not in (None, int(msg.sender)):
             self._reply(uow, msg, replies.not_own_contact(), request_contact=True)
             return None
-        person = owner or user or User(id=None, created_at=self.clock.now())
+        person = owner or user or User(id=None, created_at=self.clock.now(),
+                                       default_currency=self.config.default_currency)
         person.telegram_user_id = int(msg.sender)
         person.telegram_chat_id = msg.chat_id
         person.telegram_blocked = False

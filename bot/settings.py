@@ -20,7 +20,7 @@ class Settings(BaseSettings):
                                       case_sensitive=False)
 
     database_url: str = Field("sqlite:///payfriend.db", description="a SQLAlchemy URL")
-    port: int = Field(5000, ge=1, le=65535, description="a TCP port, 1-65535")
+    port: int = Field(5000, ge=0, le=65535, description="a TCP port, 0-65535 (0: any free port)")
     fallback_seconds: float = Field(15, gt=0, le=3600, description="seconds > 0 and <= 3600")
     payment_expiry_seconds: float = Field(1200, gt=0, le=86400, description="seconds > 0 and <= 86400")
     telegram_bot_token: SecretStr | None = None

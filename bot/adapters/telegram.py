@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 import warnings
+import weakref
 from datetime import timedelta
 from typing import Any, Callable
 
@@ -92,6 +93,8 @@ class TelegramGateway:
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
         self._error: BaseException | None = None
+        self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._thread_locks: dict[str, threading.Lock] = {}
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -142,7 +145,7 @@ class TelegramGateway:
         await self._app.shutdown()
 
     def _build(self) -> Application:
-        builder = (ApplicationBuilder().token(self._token).concurrent_updates(64)
+        builder = (ApplicationBuilder().token(self._token).concurrent_updates(64).job_queue(None)
                    .connect_timeout(self._timeout).read_timeout(self._timeout)
                    .write_timeout(self._timeout).pool_timeout(self._timeout)
                    .get_updates_read_timeout(self._timeout + 12))
@@ -163,7 +166,13 @@ class TelegramGateway:
             except TelegramError as exc:
                 log.info("could not answer a callback query: %s", exc)
         inbound = to_inbound(update)
-        if inbound is not None:
+        if inbound is None:
+            return
+        # Updates of different chats run side by side; one chat's run in the order they came.
+        lock = self._chat_locks.get(inbound.sender)
+        if lock is None:
+            lock = self._chat_locks[inbound.sender] = asyncio.Lock()
+        async with lock:
             await asyncio.to_thread(self._on_inbound, inbound)
 
     def handle_webhook(self, data: dict[str, Any]) -> bool:
@@ -178,7 +187,8 @@ class TelegramGateway:
             asyncio.run_coroutine_threadsafe(self._answer(update.callback_query.id), self._loop)
         inbound = to_inbound(update)
         if inbound is not None:
-            self._on_inbound(inbound)
+            with self._thread_locks.setdefault(inbound.sender, threading.Lock()):
+                self._on_inbound(inbound)
         return True
 
     async def _answer(self, query_id: str) -> None:

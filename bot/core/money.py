@@ -17,7 +17,7 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.minor, int) or isinstance(self.minor, bool):
             raise TypeError("Money.minor must be an int")
-        if len(self.currency) != 3 or not self.currency.isascii() or not self.currency.isupper():
+        if not (len(self.currency) == 3 and all("A" <= c <= "Z" for c in self.currency)):
             raise ValueError(f"not an ISO 4217 code: {self.currency!r}")
         if not 0 <= self.digits <= 4:
             raise ValueError("digits must be between 0 and 4")
