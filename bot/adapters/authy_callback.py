@@ -64,24 +64,20 @@ def _text_or_none(value: Any) -> str | None:
 def parse_authy_callback(body: Any) -> dict[str, str | None]:
     """The decision in a (verified) callback body: uuid, status, payment_id, channel, authy_id.
 
-    Raises ValueError when the body is not a OneTouch decision (no uuid, or a status other than
-    approved/denied). payment_id is None when the request carried none (the console's test callback).
+    Never raises: a field that is missing or malformed is None, and status is None unless it is
+    approved or denied (Authy sends no other; expiry is only visible by polling). payment_id is None
+    when the request carried none, as in the console's test callback.
     """
-    if not isinstance(body, dict):
-        raise ValueError("the callback body is not a JSON object")
+    body = body if isinstance(body, dict) else {}
     uuid = body.get("uuid")
-    if not isinstance(uuid, str) or not uuid:
-        raise ValueError("the callback has no approval request uuid")
     status = body.get("status")
-    if status not in DECISIONS:
-        raise ValueError(f"the callback status must be one of {DECISIONS}")
     request = body.get("approval_request")
     transaction = request.get("transaction") if isinstance(request, dict) else None
     hidden = transaction.get("hidden_details") if isinstance(transaction, dict) else None
     hidden = hidden if isinstance(hidden, dict) else {}
     return {
-        "uuid": uuid,
-        "status": status,
+        "uuid": uuid if isinstance(uuid, str) and uuid else None,
+        "status": status if status in DECISIONS else None,
         "payment_id": _text_or_none(hidden.get(PAYMENT_ID_KEY)),
         "channel": _text_or_none(hidden.get(CHANNEL_KEY)),
         "authy_id": _text_or_none(body.get("authy_id")),

@@ -497,10 +497,14 @@ def test_tampered_or_forged_callbacks_are_rejected(sandbox: RunningSandbox, auth
         assert verify_authy_callback(*bad) is False
 
 
-def test_parse_rejects_what_is_not_a_decision() -> None:
-    for body in (None, [], {}, {"uuid": "u"}, {"uuid": "u", "status": "expired"}, {"uuid": 7, "status": "approved"}):
-        with pytest.raises(ValueError):
-            parse_authy_callback(body)
+def test_parse_never_raises_and_blanks_what_is_not_a_decision() -> None:
+    for body in (None, [], {}, {"uuid": "u"}, {"uuid": "u", "status": "expired"}, {"uuid": 7, "status": "approved"},
+                 {"uuid": "u", "status": {"approved": 1}}):
+        decision = parse_authy_callback(body)
+        assert decision["uuid"] is None or decision["status"] is None
+        assert decision["payment_id"] is None
+    odd = parse_authy_callback({"uuid": "u", "status": "approved", "approval_request": "x"})
+    assert odd == {"uuid": "u", "status": "approved", "payment_id": None, "channel": None, "authy_id": None}
     console_test = {"uuid": "u", "status": "approved", "authy_id": 1234,
                     "approval_request": {"transaction": {"hidden_details": {}}}}
     assert parse_authy_callback(console_test)["payment_id"] is None
