@@ -13,6 +13,8 @@ from sqlalchemy.pool import NullPool
 from models.engine import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Held while migrating on PostgreSQL so that processes starting side by side migrate one at a time.
+ADVISORY_LOCK_ID = 0x5061_7966  # "Payf"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -29,6 +31,8 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     engine = make_engine(database_url, poolclass=NullPool)
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_ID})")
             command.upgrade(alembic_config(connection), revision)
     finally:
         engine.dispose()

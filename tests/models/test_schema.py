@@ -74,3 +74,11 @@ def test_every_entity_field_has_a_column():
         for f in fields(entity):
             columns = stored_elsewhere.get(f.name, {f.name})
             assert columns <= set(table.c.keys()), f"{entity.__name__}.{f.name} has no column in {table.name}"
+
+
+def test_processes_migrating_side_by_side_migrate_once(database_url, engine):
+    from tests.models.support import run_threads
+
+    run_threads(lambda: migrate.upgrade(database_url), 1 if engine.dialect.name == "sqlite" else 4)
+    assert migrate.current(database_url) == "0001"
+    assert _diffs(engine) == []
