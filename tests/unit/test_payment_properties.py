@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.entities import Channel, Payment
@@ -48,6 +48,7 @@ def _walk(sequence: list[Event]) -> list[tuple[State, Step]]:
     return path
 
 
+@settings(deadline=None)
 @given(st.lists(events, max_size=40))
 def test_no_sequence_of_events_leaves_a_final_state(sequence):
     path = _walk(sequence)
@@ -56,12 +57,14 @@ def test_no_sequence_of_events_leaves_a_final_state(sequence):
             assert after == before
 
 
+@settings(deadline=None)
 @given(st.lists(events, max_size=40))
 def test_every_position_reached_is_consistent(sequence):
     for state, step in _walk(sequence):
         assert (state is State.PENDING) == (step is not Step.DONE)
 
 
+@settings(deadline=None)
 @given(st.lists(events, max_size=40))
 def test_a_payment_never_goes_back(sequence):
     order = {Step.CONFIRMATION: 0, Step.PUSH: 1, Step.CODE: 2, Step.DONE: 3}
@@ -69,6 +72,7 @@ def test_a_payment_never_goes_back(sequence):
     assert steps == sorted(steps)
 
 
+@settings(deadline=None)
 @given(st.sampled_from(sorted(FINAL_STATES)), events)
 def test_final_states_allow_nothing(state, event):
     assert not allows(state, Step.DONE, event)
@@ -118,6 +122,7 @@ def test_the_graph_is_acyclic_so_every_payment_ends():
 # ------------------------------------------------------------------ frozen terms and the fingerprint
 
 
+@settings(deadline=None)
 @given(terms, st.sampled_from(["payment_id", "payer_id", "payee", "amount"]))
 def test_terms_are_frozen(t, field):
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -126,6 +131,7 @@ def test_terms_are_frozen(t, field):
         t.amount.minor = t.amount.minor + 1  # type: ignore[misc]
 
 
+@settings(deadline=None)
 @given(terms, st.data())
 def test_fingerprint_changes_when_any_bound_field_changes(t, data):
     field = data.draw(st.sampled_from(["payment_id", "payer_id", "payee", "minor", "currency"]))
@@ -145,6 +151,7 @@ def test_fingerprint_changes_when_any_bound_field_changes(t, data):
     assert not fingerprint_matches(changed, KEY, fingerprint(t, KEY))
 
 
+@settings(deadline=None)
 @given(terms)
 def test_fingerprint_is_stable_and_keyed(t):
     assert fingerprint(t, KEY) == fingerprint(dataclasses.replace(t), KEY)
@@ -152,6 +159,7 @@ def test_fingerprint_is_stable_and_keyed(t):
     assert fingerprint(t, b"another key") != fingerprint(t, KEY)
 
 
+@settings(deadline=None)
 @given(terms, st.text(min_size=1, max_size=40), st.integers(min_value=1, max_value=10**12))
 def test_a_payment_whose_amount_or_payee_was_changed_no_longer_matches(t, payee, minor):
     """Payment is a plain record; what stops a changed amount or payee is the fingerprint taken at creation."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import sca
@@ -107,6 +107,7 @@ def test_after_exemption_needs_a_known_amount():
         sca.after_exemption(0, 0, None)
 
 
+@settings(deadline=None)
 @given(amounts=st.lists(st.integers(min_value=1, max_value=5000), max_size=30))
 def test_limits_hold_for_any_sequence(amounts):
     count, total = 0, 0
