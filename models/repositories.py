@@ -30,6 +30,15 @@ class SqlUserRepository:
         """The user with this id, or None."""
         return self._one(users.c.id == user_id)
 
+    def get_for_update(self, user_id: int) -> User | None:
+        """The user, locked until the unit of work ends: read-modify-save of counters serializes."""
+        if self._c.dialect.name == "postgresql":
+            row = self._c.execute(select(users).where(users.c.id == user_id).with_for_update()).first()
+            return None if row is None else _user_from(row)
+        # SQLite locks the whole database for writing; a no-op UPDATE takes that lock now.
+        self._c.execute(update(users).where(users.c.id == user_id).values(id=users.c.id))
+        return self.get(user_id)
+
     def by_telegram(self, telegram_user_id: int) -> User | None:
         """The user with this Telegram user id, or None."""
         return self._one(users.c.telegram_user_id == telegram_user_id)

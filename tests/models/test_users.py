@@ -74,3 +74,28 @@ def test_created_at_round_trips_as_aware_utc(uow_factory):
     with uow_factory() as uow:
         stored = uow.users.get(user.id).created_at
     assert stored == NOW and stored.tzinfo == timezone.utc and stored.utcoffset() == timedelta(0)
+
+
+def test_get_for_update_serializes_read_modify_write(uow_factory):
+    import threading
+
+    from tests.models.support import run_threads
+
+    with uow_factory() as uow:
+        user_id = uow.users.add(new_user()).id
+        uow.commit()
+    threads, barrier = 6, threading.Barrier(6)
+
+    def exempt_payment() -> None:
+        with uow_factory() as uow:
+            barrier.wait()
+            user = uow.users.get_for_update(user_id)
+            user.exempt_count, user.exempt_total_eur_minor = user.exempt_count + 1, user.exempt_total_eur_minor + 100
+            uow.users.save(user)
+            uow.commit()
+
+    run_threads(exempt_payment, threads)
+    with uow_factory() as uow:
+        user = uow.users.get(user_id)
+        assert (user.exempt_count, user.exempt_total_eur_minor) == (threads, threads * 100)
+        assert uow.users.get_for_update(user_id + 999) is None
