@@ -259,3 +259,14 @@ def test_state_and_step_must_agree(uow_factory, payer):
     with uow_factory() as uow:
         with pytest.raises(IntegrityError):
             uow.payments._c.execute(text("UPDATE payments SET step = 'done' WHERE id = :id"), {"id": payment.id})
+
+
+def test_due_queries_compare_instants_whatever_the_offset(uow_factory, payer):
+    tokyo = timezone(timedelta(hours=9))
+    due = _add(uow_factory, new_payment(payer, step=U, fallback_at=NOW, expires_at=NOW))
+    with uow_factory() as uow:
+        just_before = (NOW - timedelta(microseconds=1)).astimezone(tokyo)
+        assert uow.payments.due_fallbacks(just_before, 10) == []
+        assert uow.payments.due_expiries(just_before, 10) == []
+        assert [p.id for p in uow.payments.due_fallbacks(NOW.astimezone(tokyo), 10)] == [due.id]
+        assert [p.id for p in uow.payments.due_expiries(NOW.astimezone(tokyo), 10)] == [due.id]
