@@ -28,7 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("httpx", "apscheduler", "alembic"):  # one line per request or job is noise
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
-    return args.handler(settings, args)
+    from bot.bootstrap import StartupError
+
+    try:
+        return args.handler(settings, args)
+    except StartupError as exc:
+        print(f"payfriend: {exc}", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:

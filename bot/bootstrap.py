@@ -14,7 +14,7 @@ from typing import Any, Callable
 import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from bot.core.entities import Channel
+from bot.core.entities import Channel, InboundMessage
 from bot.currencies import format_money, grammar_context
 from bot.core.grammar import parse
 from bot.ports import Authenticator, Messenger
@@ -24,6 +24,10 @@ from bot.settings import Settings
 from bot.phones import normalize_phone
 
 log = logging.getLogger(__name__)
+
+class StartupError(Exception):
+    """This process cannot run as configured; the message says why, in one line."""
+
 
 SANDBOX_SECRET_KEY = "payfriend-sandbox-only-secret"  # never used with real credentials
 
@@ -97,6 +101,34 @@ class Container:
         if not decision.get("uuid") or decision.get("status") not in ("approved", "denied"):
             return None
         return decision
+
+    def verify_twilio_signature(self, url: str, params: Any, signature: str) -> bool:
+        """Check X-Twilio-Signature with our auth token."""
+        from bot.adapters.twilio_webhooks import verify_twilio_signature
+
+        if not self.keys.twilio_auth_token:
+            return False
+        return verify_twilio_signature(self.keys.twilio_auth_token, url, params, signature)
+
+    def inbound_sms(self, form: Any) -> InboundMessage | None:
+        """Translate Twilio's inbound SMS webhook into an InboundMessage (None: not one)."""
+        from bot.adapters.twilio_webhooks import parse_inbound_sms
+
+        try:
+            sms = parse_inbound_sms(form)
+        except ValueError:
+            return None
+        return InboundMessage(Channel.SMS, sms["from"], sms["dedupe_key"], text=sms["body"],
+                              keyword=sms["opt_out_type"])
+
+    def verify_event(self, form: Any) -> dict | None:
+        """The fields of a Verify webhook (None: not one)."""
+        from bot.adapters.twilio_webhooks import parse_verify_webhook
+
+        try:
+            return parse_verify_webhook(form)
+        except ValueError:
+            return None
 
     def handle_telegram_update(self, data: dict) -> bool:
         """Hand a webhook update to the Telegram gateway; False if it is not an update."""
@@ -287,6 +319,14 @@ def start_telegram(container: Container, *, web: bool, worker: bool) -> None:
         container.telegram.set_webhook(base + "/webhooks/telegram", container.telegram_webhook_secret or "")
 
 
+def check_authenticator(container: Container) -> None:
+    """Refuse to run with a Verify service that cannot bind codes to amount and payee (PSD2 mode)."""
+    check = getattr(container.authenticator, "is_psd2_enabled", None)
+    if check is not None and not check():
+        raise StartupError("TWILIO_VERIFY_SERVICE_SID: the Verify service is not PSD2-enabled; enable PSD2 "
+                           "(Psd2Enabled) on it, or use AUTHENTICATOR=authy")
+
+
 def build_and_start(settings: Settings, *, web: bool, worker: bool, migrate: bool = False) -> Container:
     """Build and start the parts of one process; with no credentials, on a sandbox of its own."""
     sandbox = None
@@ -306,6 +346,7 @@ def build_and_start(settings: Settings, *, web: bool, worker: bool, migrate: boo
         container.sandbox = sandbox
         container._stoppers.append(sandbox.stop)
     try:
+        check_authenticator(container)
         if web:
             start_web(container)
             point_sandbox_at_us(container)

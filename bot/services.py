@@ -25,6 +25,8 @@ from bot.core.money import Money
 from bot.core.payment import (Event, IllegalTransition, State, Step, fingerprint, fingerprint_matches,
                               next_position)
 from bot.core.sca import Decision, after_exemption, after_successful_sca, decide
+from bot.core.sms import keyword as sms_keyword
+from bot.core.sms import to_gsm7
 from bot.ports import (Authenticator, AuthenticatorUnavailable, Clock, CodeBinding, DeliveryError,
                        Messenger, PushRequest, Timers, UnitOfWork, UnitOfWorkFactory)
 
@@ -92,6 +94,8 @@ class Services:
         """Decide within the transaction; return work that must run after commit (outside calls)."""
         if msg.contact_phone is not None:
             return self._on_contact(uow, msg, user)
+        if msg.channel is Channel.SMS and self._on_sms_keyword(uow, msg, user):
+            return None
         if user is None:
             return self._on_stranger(uow, msg)
         if msg.button:
@@ -100,11 +104,46 @@ class Services:
         if isinstance(command, Start):
             return self._on_start(uow, msg, user)
         if isinstance(command, Help):
-            self._reply(uow, msg, replies.HELP)
+            self._reply(uow, msg, replies.SMS_HELP if msg.channel is Channel.SMS else replies.HELP)
             return None
         if user.registration is not Registration.READY:
             return self._on_registration_text(uow, msg, user, command)
         return self._on_command(uow, msg, user, command)
+
+    # ------------------------------------------------------------------ SMS keywords
+
+    def _on_sms_keyword(self, uow: UnitOfWork, msg: InboundMessage, user: User | None) -> bool:
+        """STOP, START and HELP; True when the message is used up (an opted-out person gets nothing)."""
+        word = (msg.keyword or "").lower() or sms_keyword(msg.text)
+        if word == "stop":
+            self._opt_out(uow, msg, user)
+            return True
+        if user is not None and user.sms_opted_out:
+            if word == "start":
+                user.sms_opted_out = False
+                uow.users.save(user)
+                self._reply(uow, msg, replies.sms_resubscribed())
+            return True
+        if word == "help":
+            self._reply(uow, msg, replies.SMS_HELP)
+            return True
+        return False
+
+    def _opt_out(self, uow: UnitOfWork, msg: InboundMessage, user: User | None) -> None:
+        """Send nothing more by SMS; a payment started by SMS is cancelled, since no one could confirm it there."""
+        if user is None:
+            phone = self.normalize_phone(msg.sender)
+            if phone is None:
+                return
+            uow.users.add(User(id=None, created_at=self.clock.now(), phone=phone, sms_opted_out=True,
+                               registration=Registration.PHONE_CODE, default_currency=self.config.default_currency))
+            return
+        user.sms_opted_out = True
+        uow.users.save(user)
+        assert user.id is not None
+        for payment in uow.payments.pending_for_payer(user.id):
+            if payment.channel is Channel.SMS:
+                self._finish(uow, payment, Event.CANCEL, "payer", "opted out of SMS")
 
     # ------------------------------------------------------------------ registration
 
@@ -435,6 +474,17 @@ class Services:
                      payment.state.value)
         return "applied" if applied else "ignored"
 
+    def record_fetched_decision(self, request_id: str, dedupe_key: str) -> str:
+        """Apply a push decision after asking the authenticator for it (a webhook only says something changed)."""
+        try:
+            status = self.authenticator.push_status(request_id)
+        except AuthenticatorUnavailable:
+            log.warning("could not fetch push request %s; the sweep at expiry will look again", request_id)
+            return "unavailable"
+        if status not in ("approved", "denied"):
+            return "ignored"
+        return self.record_decision(request_id, status, dedupe_key)
+
     def _decide(self, uow: UnitOfWork, payment: Payment, event: Event, by: str) -> bool:
         """Approve or deny after SCA, checking the dynamic link first."""
         if not fingerprint_matches(payment.terms, self.config.fingerprint_key, payment.fingerprint):
@@ -615,6 +665,8 @@ class Services:
                   request_contact: bool = False, remove_keyboard: bool = False) -> None:
         """Answer on the channel the message came from."""
         recipient = str(msg.chat_id) if msg.channel is Channel.TELEGRAM and msg.chat_id is not None else msg.sender
+        if msg.channel is Channel.SMS:
+            text = to_gsm7(text)
         uow.outbox.add(OutboxMessage(id=None, channel=msg.channel, recipient=recipient, text=text,
                                      created_at=self.clock.now(), buttons=buttons or [],
                                      request_contact=request_contact, remove_keyboard=remove_keyboard))
@@ -623,8 +675,8 @@ class Services:
         """Tell a person something on the channel their payment started on."""
         if channel is Channel.TELEGRAM and user.telegram_chat_id is not None:
             recipient = str(user.telegram_chat_id)
-        elif user.phone is not None:
-            channel, recipient = Channel.SMS, user.phone
+        elif user.phone is not None and not user.sms_opted_out:
+            channel, recipient, text = Channel.SMS, user.phone, to_gsm7(text)
         else:
             return
         uow.outbox.add(OutboxMessage(id=None, channel=channel, recipient=recipient, text=text,

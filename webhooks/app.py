@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
-from webhooks import authy, health, telegram
+from webhooks import authy, health, telegram, twilio
 
 if TYPE_CHECKING:
     from bot.bootstrap import Container
@@ -20,4 +20,5 @@ def create_app(container: "Container") -> Flask:
     app.register_blueprint(health.blueprint)
     app.register_blueprint(authy.blueprint)
     app.register_blueprint(telegram.blueprint)
+    app.register_blueprint(twilio.blueprint)
     return app

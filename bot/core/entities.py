@@ -118,3 +118,4 @@ class InboundMessage:
     contact_phone: str | None = None  # a shared contact's number (Telegram)
     contact_user_id: int | None = None  # whose contact it is
     button: str | None = None  # callback data of a pressed inline button
+    keyword: str | None = None  # stop/start/help, when the SMS provider already recognised one

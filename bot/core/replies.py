@@ -27,6 +27,10 @@ STATE_WORDS = {
 }
 
 
+SMS_HELP = ("Payfriend: text 'send $20 to Neville', STATUS, HISTORY, or NO to cancel a payment. "
+            "Reply STOP to opt out.")
+
+
 def welcome_telegram() -> str:
     """The first thing a new Telegram user reads."""
     return ("Welcome to Payfriend! To send money we need to know it's you. "
@@ -87,7 +91,7 @@ def finish_registration(step: str) -> str:
 def confirm_payment(payment: Payment, amount_text: str, sms: bool) -> str:
     """Ask the payer to confirm what was understood, rendered from the frozen payment."""
     note = f" for \"{payment.note}\"" if payment.note else ""
-    action = "Reply YES to confirm or CANCEL to stop." if sms else "Confirm or cancel below."
+    action = "Reply YES to confirm or NO to cancel." if sms else "Confirm or cancel below."
     return f"Send {amount_text} to {payment.payee}{note}? {action}"
 
 
@@ -171,3 +175,8 @@ def listing(title: str, lines: list[str]) -> str:
 def blocked_on_telegram() -> str:
     """Sent by SMS when the person blocked the bot on Telegram."""
     return "Payfriend can't reach you on Telegram because the bot is blocked. Unblock it to keep getting updates."
+
+
+def sms_resubscribed() -> str:
+    """After START."""
+    return "Payfriend: you will get our texts again. Text HELP for what you can do."

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
+import requests
 
 from bot.bootstrap import Container, build_and_start
 from bot.settings import Settings
 from tests.e2e.harness import Phone
 
 FAST = {"fallback_seconds": 1.5, "payment_expiry_seconds": 6}
+FLAVOURS = [("telegram", "authy"), ("sms", "authy"), ("telegram", "verify"), ("sms", "verify")]
+_numbers = itertools.count(100)
 
 
 def e2e_settings(database_url: str, sandbox_url: str, **overrides: Any) -> Settings:
@@ -22,12 +26,26 @@ def e2e_settings(database_url: str, sandbox_url: str, **overrides: Any) -> Setti
     return Settings(_env_file=None, **values)
 
 
+@pytest.fixture(params=FLAVOURS, ids=[f"{c}-{a}" for c, a in FLAVOURS])
+def flavour(request) -> tuple[str, str]:
+    """(channel, authenticator): every payment path runs on each."""
+    return request.param
+
+
 @pytest.fixture
-def start_payfriend(database_url: str, sandbox) -> Iterator[Callable[..., Container]]:
+def authenticator_name() -> str:
+    """The authenticator of tests that do not take `flavour`."""
+    return "authy"
+
+
+@pytest.fixture
+def start_payfriend(database_url: str, sandbox, request) -> Iterator[Callable[..., Container]]:
     """Start Payfriend (web + worker + Telegram) with settings overrides; stopped after the test."""
     started: list[Container] = []
+    authenticator = request.getfixturevalue("flavour")[1] if "flavour" in request.fixturenames else "authy"
 
     def start(**overrides: Any) -> Container:
+        overrides.setdefault("authenticator", authenticator)
         container = build_and_start(e2e_settings(database_url, sandbox.url, **overrides), web=True, worker=True,
                                     migrate=True)
         started.append(container)
@@ -44,9 +62,35 @@ def payfriend(start_payfriend) -> Container:
     return start_payfriend()
 
 
+def install_verify_app(container: Container, sandbox_url: str, phone: Phone) -> None:
+    """The person installs the authenticator app: a Verify Push factor for their entity."""
+    with container.services.uow() as uow:
+        user = uow.users.by_phone(phone.phone)
+    assert user is not None and user.authenticator_id
+    response = requests.post(sandbox_url + "/twilio/_sandbox/push-factor",
+                             json={"phone": phone.phone, "identity": user.authenticator_id}, timeout=5)
+    response.raise_for_status()
+
+
 @pytest.fixture
-def hermione(sandbox, payfriend) -> Phone:
+def new_person(sandbox, request) -> Callable[..., Phone]:
+    """Make a person on the test's channel; call .register() to sign them up."""
+    channel, authenticator = (request.getfixturevalue("flavour") if "flavour" in request.fixturenames
+                              else ("telegram", "authy"))
+
+    def make(name: str, container: Container | None = None) -> Phone:
+        hook = None
+        if authenticator == "verify":
+            running = container or request.getfixturevalue("payfriend")
+            hook = lambda phone: install_verify_app(running, sandbox.url, phone)  # noqa: E731
+        return Phone(sandbox.url, f"+1500555{next(_numbers):04d}", name, channel, on_registered=hook)
+
+    return make
+
+
+@pytest.fixture
+def hermione(payfriend, new_person) -> Phone:
     """A registered person."""
-    phone = Phone(sandbox.url, "+15005550006", "Hermione")
-    phone.register()
-    return phone
+    person = new_person("Hermione", payfriend)
+    person.register()
+    return person

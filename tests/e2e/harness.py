@@ -24,11 +24,18 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10, what: str = "con
         time.sleep(0.05)
 
 
-class Phone:
-    """One simulated person: their Telegram chat, SMS inbox and authenticator app in the sandbox."""
+PAYFRIEND_NUMBER = "+15005550006"  # the sandbox's Twilio number for Payfriend
+BUTTON_WORDS = {"Confirm": "YES", "Cancel": "NO"}  # what a person types on SMS, where there are no buttons
 
-    def __init__(self, sandbox_url: str, phone: str, name: str) -> None:
-        self.url, self.phone, self.name = sandbox_url, phone, name
+
+class Phone:
+    """One simulated person talking to Payfriend on one channel (Telegram or SMS) through the sandbox."""
+
+    def __init__(self, sandbox_url: str, phone: str, name: str, channel: str = "telegram",
+                 on_registered: Callable[["Phone"], None] | None = None) -> None:
+        assert phone != PAYFRIEND_NUMBER
+        self.url, self.phone, self.name, self.channel = sandbox_url, phone, name, channel
+        self.on_registered = on_registered
         self.person = self._post("/api/people", phone=phone, name=name)
 
     def _post(self, path: str, **body: Any) -> Any:
@@ -43,12 +50,18 @@ class Phone:
 
     # ---------------------------------------------------------------- acting
     def says(self, text: str) -> None:
-        """Write to the bot on Telegram."""
-        self._post("/api/telegram/send", phone=self.phone, text=text)
+        """Write to the bot on this person's channel."""
+        if self.channel == "sms":
+            self.texts(text)
+        else:
+            self._post("/api/telegram/send", phone=self.phone, text=text)
 
     def presses(self, button: str) -> None:
-        """Press a button the bot offered."""
-        self._post("/api/telegram/press", phone=self.phone, button=button)
+        """Press a button the bot offered (on SMS: type the word that stands for it)."""
+        if self.channel == "sms":
+            self.texts(BUTTON_WORDS[button])
+        else:
+            self._post("/api/telegram/press", phone=self.phone, button=button)
 
     def shares_contact(self) -> None:
         """Share their own phone number with the bot."""
@@ -68,12 +81,16 @@ class Phone:
 
     # ---------------------------------------------------------------- seeing
     def chat(self) -> list[str]:
-        """What the bot wrote in Telegram, oldest first."""
+        """What Payfriend wrote to this person on their channel, oldest first."""
+        if self.channel == "sms":
+            return [m["body"] for m in self._get("/api/sms/inbox")
+                    if m["direction"] == "inbound" and m["from"] == PAYFRIEND_NUMBER]
         return [m["text"] for m in self._get("/api/telegram/messages")]
 
     def sms(self) -> list[str]:
-        """SMS this person received, oldest first."""
-        return [m["body"] for m in self._get("/api/sms/inbox") if m["direction"] == "inbound"]
+        """SMS the authenticator sent this person (codes), oldest first."""
+        return [m["body"] for m in self._get("/api/sms/inbox")
+                if m["direction"] == "inbound" and m["from"] != PAYFRIEND_NUMBER]
 
     def pending(self) -> list[dict[str, Any]]:
         """Approvals waiting in the authenticator app."""
@@ -89,7 +106,7 @@ class Phone:
         """Wait for a new SMS with a code (beyond the first `after` ones); return the code."""
         def code() -> str | None:
             new = self.sms()[after:]
-            found = [re.findall(r"\b(\d{4,10})\b", body) for body in new]
+            found = [re.findall(r"(?:code|token) is:? (\d{4,10})\b", body) for body in new]
             return next((c[0] for c in reversed(found) if c), None)
         return wait_for(code, timeout, f"an SMS code for {self.phone}")
 
@@ -99,16 +116,22 @@ class Phone:
 
     # ---------------------------------------------------------------- journeys
     def register(self, email: str | None = None) -> None:
-        """Register on Telegram: /start, share contact, SMS code, email."""
-        self.says("/start")
-        self.wait_chat("Share my phone number|share your phone number")
+        """Register: on Telegram /start and share the contact, on SMS just text; then the code and an email."""
         seen = len(self.sms())
-        self.shares_contact()
+        if self.channel == "sms":
+            self.says("hi")
+            self.wait_chat("Welcome to Payfriend")
+        else:
+            self.says("/start")
+            self.wait_chat("Share my phone number")
+            self.shares_contact()
         code = self.wait_code(after=seen)
         self.says(code)
         self.wait_chat("email address")
         self.says(email or f"{self.name.lower()}@example.com")
         self.wait_chat("You're all set")
+        if self.on_registered is not None:
+            self.on_registered(self)
 
     def start_payment(self, text: str = "send $20 to Neville") -> dict[str, Any]:
         """Send and confirm a payment; return the push approval shown in the app."""

@@ -37,7 +37,7 @@ def test_sigkill_with_payments_pending_then_restart(sandbox, database_url, tmp_p
     upgrade(database_url)
     log = tmp_path / "payfriend.log"
     process = start_process(database_url, sandbox.url, log)
-    people = [Phone(sandbox.url, f"+1500555{n:04d}", name) for n, name in
+    people = [Phone(sandbox.url, f"+1500556{n:04d}", name) for n, name in
               enumerate(("Hermione", "Ron", "Ginny"), start=20)]
     try:
         for person in people:
