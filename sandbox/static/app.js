@@ -52,6 +52,15 @@ function toast(text, isError = false) {
 
 const query = (phone) => "?phone=" + encodeURIComponent(phone);
 
+// Redraw a part only when its data changed: no flicker, and no button replaced under the pointer.
+const drawn = {};
+function changed(part, data) {
+  const key = state.phone + " " + JSON.stringify(data);
+  if (drawn[part] === key) return false;
+  drawn[part] = key;
+  return true;
+}
+
 // -- people ----------------------------------------------------------------------------------
 
 function renderPeople() {
@@ -135,9 +144,15 @@ function renderSms(inbox) {
   list.replaceChildren(...inbox.map((m) => el("li", {
     class: "bubble " + (m.direction === "inbound" ? "bot" : "person"), "data-testid": "sms-message",
     "data-direction": m.direction }, el("div", { class: "from", textContent: m.direction === "inbound" ? m.from : "me" }),
-    el("div", { class: "text", textContent: m.body }), el("div", { class: "meta", textContent: time(m.at) }))));
+    el("div", { class: "text" }, ...withCodes(m.body)), el("div", { class: "meta", textContent: time(m.at) }))));
   if (!inbox.length) list.append(el("li", { class: "hint", textContent: "No messages yet." }));
   list.scrollTop = list.scrollHeight;
+}
+
+// Text with its one-time codes (4 to 10 digits) set apart, so they are easy to read and type.
+function withCodes(text) {
+  return text.split(/\b(\d{4,10})\b/).map((part, i) =>
+    i % 2 ? el("strong", { class: "code", "data-testid": "sms-code", textContent: part }) : part);
 }
 
 // -- authenticator -----------------------------------------------------------------------------
@@ -146,6 +161,8 @@ function renderApprovals(approvals) {
   const pending = approvals.filter((a) => a.status === "pending");
   const done = approvals.filter((a) => a.status !== "pending").reverse();
   const box = $("approvals");
+  box.closest(".app").classList.toggle("attention", pending.length > 0);
+  $("auth-count").textContent = pending.length ? String(pending.length) : "";
   box.replaceChildren(...pending.map(approvalCard));
   if (!pending.length) box.append(el("p", { class: "hint", textContent: "No pending requests." }));
   $("approval-history").replaceChildren(...done.map((a) => el("li", {
@@ -158,12 +175,25 @@ function detailsSummary(details) {
   return Object.entries(details || {}).map(([k, v]) => `${k}: ${v}`).join(", ");
 }
 
+// The detail whose label matches `pattern` ("Amount", "Sending to", "Payee" ...), if any.
+function detail(details, pattern) {
+  const found = Object.entries(details || {}).find(([k]) => pattern.test(k));
+  return found ? String(found[1]) : null;
+}
+
 function approvalCard(a) {
   const rows = Object.entries(a.details || {}).map(([k, v]) =>
     el("tr", {}, el("th", { textContent: k }), el("td", { textContent: String(v), "data-testid": "detail-" + k.toLowerCase() })));
   const expires = a.expires_at ? el("small", { class: "expires", "data-expires": a.expires_at }) : null;
+  const amount = detail(a.details, /amount/i);
+  const payee = detail(a.details, /payee|sending to|recipient|^to$/i);
+  const summary = amount || payee ? el("div", { class: "summary" },
+    amount ? el("div", { class: "amount", "data-testid": "approval-amount", textContent: amount }) : null,
+    payee ? el("div", { class: "payee" }, "to ", el("strong", { "data-testid": "approval-payee", textContent: payee })) : null)
+    : null;
   return el("article", { class: "approval", "data-testid": "approval", "data-id": a.id, "data-status": a.status },
     el("header", {}, el("span", { class: "provider", textContent: a.provider === "verify" ? "Verify Push" : "Authy OneTouch" }), expires),
+    summary,
     el("p", { class: "message", textContent: a.message }),
     el("table", { class: "details" }, ...rows),
     el("div", { class: "decide" },
@@ -207,8 +237,7 @@ function renderFaults(faults) {
 async function refresh() {
   state.people = await api("GET", "/people");
   renderPeople();
-  const [faults] = await Promise.all([api("GET", "/faults")]);
-  renderFaults(faults.faults);
+  renderFaults((await api("GET", "/faults")).faults);
   const me = person();
   if (!me) return;
   $("sms-number").textContent = me.phone;
@@ -217,9 +246,9 @@ async function refresh() {
     api("GET", "/sms/inbox" + query(me.phone)),
     api("GET", "/authenticator/approvals" + query(me.phone)),
   ]);
-  renderChat(chat);
-  renderSms(inbox);
-  renderApprovals(approvals);
+  if (changed("chat", chat)) renderChat(chat);
+  if (changed("sms", inbox)) renderSms(inbox);
+  if (changed("approvals", approvals)) renderApprovals(approvals);
   tickExpiry();
 }
 
@@ -227,16 +256,22 @@ async function live() {
   for (;;) {
     try {
       const event = await api("GET", `/events?since=${state.version}&timeout=25`);
-      $("live").classList.remove("off");
+      setLive(true);
       if (event.version !== state.version) {
-        state.version = event.version;
         await refresh();
+        state.version = event.version;  // only once drawn: a failed refresh is tried again
       }
     } catch (err) {
-      $("live").classList.add("off");
+      setLive(false);
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
+}
+
+function setLive(on) {
+  const dot = $("live");
+  dot.classList.toggle("off", !on);
+  dot.textContent = on ? "● live" : "● reconnecting…";
 }
 
 // -- wiring ------------------------------------------------------------------------------------
@@ -264,6 +299,7 @@ function wire() {
     try {
       await api("POST", "/telegram/send", { phone: state.phone, text });
       $("chat-input").value = "";
+      $("chat-input").focus();
     } catch (err) { showError(err); }
   });
   $("sms-form").addEventListener("submit", async (e) => {
@@ -273,6 +309,7 @@ function wire() {
     try {
       const result = await api("POST", "/sms/send", { phone: state.phone, text });
       $("sms-input").value = "";
+      $("sms-input").focus();
       $("sms-note").textContent = result.delivered ? "" : result.error || "";
     } catch (err) { showError(err); }
   });
