@@ -7,7 +7,7 @@ import hmac
 import logging
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -350,6 +350,9 @@ def build_and_start(settings: Settings, *, web: bool, worker: bool, migrate: boo
         if web:
             start_web(container)
             point_sandbox_at_us(container)
+        base = public_url(container)
+        if base is not None:
+            container.services.config = replace(container.services.config, logo_url=base + "/static/logo.png")
         if worker:
             start_worker(container)
         start_telegram(container, web=web, worker=worker)

@@ -162,6 +162,7 @@ class PushRequest:
     details: dict[str, str]  # shown in the app, in order ("Sending to", "Amount")
     hidden: dict[str, str] = field(default_factory=dict)  # payment id, channel
     expires_in_seconds: int = 1200
+    logo_url: str | None = None  # shown beside the request where the app supports logos
 
 
 @dataclass(frozen=True, slots=True)

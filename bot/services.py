@@ -368,6 +368,7 @@ class Services:
             details={"Sending to": payment.payee, "Amount": amount_text},
             hidden={"payment_id": payment.id, "channel": payment.channel.value},
             expires_in_seconds=max(1, int((payment.expires_at - self.clock.now()).total_seconds())),
+            logo_url=self.config.logo_url,
         )
         try:
             request_id = self.authenticator.send_push(user.authenticator_id, request)

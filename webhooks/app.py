@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def create_app(container: "Container") -> Flask:
     """Build the Flask app around what bootstrap built; nothing here talks to a vendor."""
-    app = Flask("payfriend")
+    app = Flask(__name__)  # serves webhooks/static: the logo shown in push requests
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     app.extensions["payfriend"] = container
     app.register_blueprint(health.blueprint)

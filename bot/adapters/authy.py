@@ -264,7 +264,8 @@ class AuthyAuthenticator:
         """Create a OneTouch approval request; returns its uuid."""
         details = {str(k): str(v) for k, v in request.details.items()}
         hidden = {PAYMENT_ID_KEY: request.payment_id, **{str(k): str(v) for k, v in request.hidden.items()}}
-        logos = [{"res": "default", "url": self.logo_url}] if self.logo_url else []
+        logo = request.logo_url or self.logo_url
+        logos = [{"res": "default", "url": logo}] if logo else []
         try:
             result = self._call("push", self._client.one_touch.send_request, _authy_id(authenticator_id),
                                 request.message, seconds_to_expire=int(request.expires_in_seconds),

@@ -161,10 +161,7 @@ class TelegramGateway:
 
     async def _handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query is not None:
-            try:
-                await update.callback_query.answer()
-            except TelegramError as exc:
-                log.info("could not answer a callback query: %s", exc)
+            await self._settle_button(update)
         inbound = to_inbound(update)
         if inbound is None:
             return
@@ -184,19 +181,25 @@ class TelegramGateway:
         if update is None:
             return False
         if update.callback_query is not None and self._loop is not None:
-            asyncio.run_coroutine_threadsafe(self._answer(update.callback_query.id), self._loop)
+            asyncio.run_coroutine_threadsafe(self._settle_button(update), self._loop)
         inbound = to_inbound(update)
         if inbound is not None:
             with self._thread_locks.setdefault(inbound.sender, threading.Lock()):
                 self._on_inbound(inbound)
         return True
 
-    async def _answer(self, query_id: str) -> None:
+    async def _settle_button(self, update: Update) -> None:
+        """Acknowledge a button press and take the buttons away, so the same choice cannot be made twice."""
+        assert self._app is not None and update.callback_query is not None
+        query = update.callback_query
         try:
-            assert self._app is not None
-            await self._app.bot.answer_callback_query(query_id)
+            await self._app.bot.answer_callback_query(query.id)
+            if query.message is not None:
+                await self._app.bot.edit_message_reply_markup(chat_id=query.message.chat.id,
+                                                              message_id=query.message.message_id,
+                                                              reply_markup=None)
         except TelegramError as exc:
-            log.info("could not answer a callback query: %s", exc)
+            log.info("could not settle a button press: %s", exc)
 
     # ---------------------------------------------------------------- outbound
 

@@ -16,6 +16,9 @@ def test_approve(flavour, hermione: Phone):
     approval = hermione.start_payment("send $20 to Neville for lunch")
     assert approval["details"] == {"Sending to": "Neville", "Amount": "$20.00"}
     assert approval["hidden_details"]["payment_id"].startswith("pay_")
+    if flavour[1] == "authy":  # the logo is served by Payfriend itself
+        (logo,) = approval["logos"]
+        assert requests.get(logo["url"], timeout=5).headers["Content-Type"] == "image/png"
     hermione.wait_chat(f"Approve \\$20.00 to Neville in your {APP[flavour[1]]} app")
     hermione.approve(approval["id"])
     hermione.wait_chat("Done: \\$20.00 to Neville is approved")
