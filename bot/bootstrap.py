@@ -327,8 +327,13 @@ def check_authenticator(container: Container) -> None:
                            "(Psd2Enabled) on it, or use AUTHENTICATOR=authy")
 
 
-def build_and_start(settings: Settings, *, web: bool, worker: bool, migrate: bool = False) -> Container:
-    """Build and start the parts of one process; with no credentials, on a sandbox of its own."""
+def build_and_start(settings: Settings, *, web: bool, worker: bool, migrate: bool = False,
+                    serve_http: bool = True) -> Container:
+    """Build and start the parts of one process; with no credentials, on a sandbox of its own.
+
+    web: this process takes webhooks (served here unless serve_http is False: gunicorn serves them);
+    worker: it runs the timers, the sweep, the outbox and Telegram polling.
+    """
     sandbox = None
     sandbox_url = settings.sandbox_url
     if settings.uses_sandbox and sandbox_url is None:
@@ -347,7 +352,7 @@ def build_and_start(settings: Settings, *, web: bool, worker: bool, migrate: boo
         container._stoppers.append(sandbox.stop)
     try:
         check_authenticator(container)
-        if web:
+        if web and serve_http:
             start_web(container)
             point_sandbox_at_us(container)
         base = public_url(container)

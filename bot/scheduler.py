@@ -42,7 +42,12 @@ class PaymentTimers:
                                 replace_existing=True)
 
     def schedule(self, kind: str, payment_id: str, when: datetime) -> None:
-        """Fire `kind` for the payment at `when` (replacing an earlier timer of the same kind)."""
+        """Fire `kind` for the payment at `when` (replacing an earlier timer of the same kind).
+
+        A process that runs no scheduler (the web role) keeps nothing: the worker's sweep finds the deadline.
+        """
+        if not self._scheduler.running:
+            return
         handler = self._handlers[kind]
         self._scheduler.add_job(_safely(handler, kind), "date", run_date=when, args=[payment_id],
                                 id=f"{kind}:{payment_id}", replace_existing=True)

@@ -86,9 +86,10 @@ class Services:
             after()
 
     def _find_user(self, uow: UnitOfWork, msg: InboundMessage) -> User | None:
-        if msg.channel is Channel.TELEGRAM:
-            return uow.users.by_telegram(int(msg.sender))
-        return uow.users.by_phone(msg.sender)
+        """The sender, locked for this transaction: one person's messages change their data one at a time."""
+        found = uow.users.by_telegram(int(msg.sender)) if msg.channel is Channel.TELEGRAM \
+            else uow.users.by_phone(msg.sender)
+        return uow.users.get_for_update(found.id) if found is not None and found.id is not None else found
 
     def _route(self, uow: UnitOfWork, msg: InboundMessage, user: User | None) -> Callable[[], None] | None:
         """Decide within the transaction; return work that must run after commit (outside calls)."""
@@ -493,7 +494,7 @@ class Services:
             return self._finish(uow, payment, Event.FAIL, "system", "terms changed after creation")
         applied = self._finish(uow, payment, event, by, f"{event.value} by {by}")
         if applied and event is Event.APPROVE:
-            user = uow.users.get(payment.payer_id)
+            user = uow.users.get_for_update(payment.payer_id)
             if user is not None:
                 user.exempt_count, user.exempt_total_eur_minor = after_successful_sca()
                 uow.users.save(user)

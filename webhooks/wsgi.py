@@ -10,7 +10,7 @@ def create() -> Flask:
     from bot.bootstrap import build_and_start
     from bot.settings import load_settings
 
-    container = build_and_start(load_settings(), web=False, worker=False)
+    container = build_and_start(load_settings(), web=True, worker=False, serve_http=False)
     from webhooks.app import create_app
 
     return create_app(container)

@@ -43,6 +43,8 @@ class _Users:
     def get(self, user_id: int) -> User | None:
         return copy.copy(self.s.users.get(user_id))
 
+    get_for_update = get  # one fake transaction at a time: nothing to lock
+
     def by_telegram(self, telegram_user_id: int) -> User | None:
         return next((copy.copy(u) for u in self.s.users.values() if u.telegram_user_id == telegram_user_id), None)
 
