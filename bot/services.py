@@ -237,18 +237,14 @@ class Services:
         if not ok:
             self._send_after(msg, replies.phone_code_wrong())
             return
-        with self.uow() as uow:
-            current = uow.users.get(user.id)
-            if current is None or current.registration is not Registration.PHONE_CODE:
-                return
+
+        def verified(current: User) -> str:
             current.phone_verified = True
             ready = current.email is not None and current.authenticator_id is not None
             current.registration = Registration.READY if ready else Registration.EMAIL
-            uow.users.save(current)
-            text = replies.registered(self.config.authenticator_label) if ready else replies.ask_email()
-            self._reply(uow, msg, text, remove_keyboard=True)
-            uow.commit()
-        self.kick_outbox()
+            return replies.registered(self.config.authenticator_label) if ready else replies.ask_email()
+
+        self._advance_registration(user.id, msg, Registration.PHONE_CODE, verified)
 
     def _register(self, user: User, msg: InboundMessage, email: str) -> None:
         assert user.phone is not None and user.id is not None
@@ -257,15 +253,24 @@ class Services:
         except AuthenticatorUnavailable:
             self._send_after(msg, replies.service_unavailable())
             return
-        with self.uow() as uow:
-            current = uow.users.get(user.id)
-            if current is None or current.registration is not Registration.EMAIL:
-                return
-            current.email = email
-            current.authenticator_id = authenticator_id
+
+        def registered(current: User) -> str:
+            current.email, current.authenticator_id = email, authenticator_id
             current.registration = Registration.READY
+            return replies.registered(self.config.authenticator_label)
+
+        self._advance_registration(user.id, msg, Registration.EMAIL, registered)
+
+    def _advance_registration(self, user_id: int, msg: InboundMessage, expected: Registration,
+                              change: Callable[[User], str]) -> None:
+        """Apply `change` if the person is still at the `expected` step, and send the reply it returns."""
+        with self.uow() as uow:
+            current = uow.users.get_for_update(user_id)
+            if current is None or current.registration is not expected:
+                return
+            text = change(current)
             uow.users.save(current)
-            self._reply(uow, msg, replies.registered(self.config.authenticator_label))
+            self._reply(uow, msg, text, remove_keyboard=msg.channel is Channel.TELEGRAM)
             uow.commit()
         self.kick_outbox()
 

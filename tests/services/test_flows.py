@@ -248,3 +248,26 @@ def test_blocked_bot_is_marked_and_the_person_told_by_sms(world):
     assert person.user_record().telegram_blocked
     assert [m.recipient for m in world.sms.sent] == ["+15005550006"]
     assert "blocked" in world.sms.sent[0].text
+
+
+def test_low_value_exemption_when_enabled_records_its_reason_and_counts(world):
+    from dataclasses import replace
+    from decimal import Decimal
+
+    world.services.config = replace(world.services.config, low_value_exemption=True,
+                                    rates_to_eur={"EUR": Decimal(1), "USD": Decimal("0.92")})
+    person = ready_person(world)
+    for n in range(5):
+        person.says(f"send $10 to Neville{n}")
+        (waiting,) = [p for p in world.store.payments.values() if p.state is State.PENDING]
+        person.presses(f"confirm:{waiting.id}")
+    exempt = [p for p in world.store.payments.values() if p.state is State.APPROVED]
+    assert len(exempt) == 5 and all(p.sca == "exempt" and "Art. 16" in p.sca_reason for p in exempt)
+    assert world.auth.called("send_push") == []
+    assert "No approval was needed" in person.last()
+    person.says("send $10 to Ana")  # the sixth since the last SCA is challenged
+    sixth = next(p for p in world.store.payments.values() if p.payee == "Ana")
+    person.presses(f"confirm:{sixth.id}")
+    assert world.store.payments[sixth.id].step is Step.PUSH and len(world.auth.called("send_push")) == 1
+    world.services.record_decision(world.store.payments[sixth.id].push_request_id, "approved", "cb")
+    assert (person.user_record().exempt_count, person.user_record().exempt_total_eur_minor) == (0, 0)
