@@ -91,3 +91,17 @@ def test_a_slow_or_failing_authenticator_ends_the_payment_cleanly(sandbox, payfr
     with payfriend.services.uow() as uow:
         (payment,) = uow.payments.for_payer(uow.users.by_phone(neville.phone).id, 5)
     assert payment.state.value == "failed"
+
+
+def test_flood_control_delays_messages_but_loses_none(sandbox, payfriend):
+    requests.post(sandbox.url + "/api/telegram/limits", json={"per_chat_per_second": 1},
+                  timeout=5).raise_for_status()
+    fred = Phone(sandbox.url, "+15005550306", "Fred", "telegram")
+    fred.register()
+    for text in ("status", "history", "help"):
+        fred.says(text)
+    fred.wait_chat("Payfriend sends money from a chat", timeout=20)  # the help text, after 429s and retries
+    chat = fred.chat()
+    assert sum(t.startswith("You have no payments yet") for t in chat) == 2
+    assert len([t for t in chat if t.startswith("Payfriend sends money")]) == 1
+    assert len(chat) == 7  # four while registering, three answers: each once
