@@ -1,0 +1,183 @@
+"""POST /webhooks/twilio/verify: a signed event only says a challenge changed; Verify says how."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.test import TestResponse
+
+from bot.core.entities import Payment
+from bot.core.payment import State, Step
+from bot.ports import PushRequest
+from tests.webhooks.support import LOCAL, VERIFY_PATH, WebApp, twilio_headers
+
+URL = LOCAL + VERIFY_PATH
+
+
+@pytest.fixture
+def app(start_app) -> WebApp:
+    """The app with Twilio Verify as the authenticator."""
+    return start_app(authenticator="verify")
+
+
+@pytest.fixture
+def payment(app: WebApp) -> Payment:
+    """A payment whose Verify Push challenge waits in the person's app."""
+    return app.pushed_payment(app.ready_user())
+
+
+def challenge_sid(payment: Payment) -> str:
+    """The sid of the payment's push challenge (the sandbox's approval id)."""
+    assert payment.push_request_id is not None
+    return payment.push_request_id.split("/")[1]
+
+
+def post_signed(app: WebApp, form: dict[str, str]) -> TestResponse:
+    """POST the event signed as Twilio signs it."""
+    return app.post_twilio(VERIFY_PATH, form, twilio_headers(app.twilio_token(), URL, form))
+
+
+def still_waiting(app: WebApp, payment: Payment) -> bool:
+    """Whether the payment still waits for its push decision."""
+    stored = app.payment(payment.id)
+    return (stored.state, stored.step, stored.decided_at) == (State.PENDING, Step.PUSH, None)
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Twilio-Signature": ""}, {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}],
+                         ids=["missing", "empty", "wrong"])
+def test_an_event_twilio_did_not_sign_is_refused_and_changes_nothing(app: WebApp, payment: Payment,
+                                                                     headers: dict[str, str]) -> None:
+    app.decide_in_app(challenge_sid(payment), "approve")
+    messages = len(app.outbox())
+
+    response = app.post_twilio(VERIFY_PATH, app.verify_event(payment), headers)
+
+    assert response.status_code == 403
+    assert still_waiting(app, payment)
+    assert len(app.outbox()) == messages
+
+
+def test_an_event_signed_for_another_url_is_refused(app: WebApp, payment: Payment) -> None:
+    app.decide_in_app(challenge_sid(payment), "approve")
+    form = app.verify_event(payment)
+
+    response = app.post_twilio(VERIFY_PATH, form, twilio_headers(app.twilio_token(), "https://x.example/v", form))
+
+    assert response.status_code == 403
+    assert still_waiting(app, payment)
+
+
+def test_an_approval_event_for_a_challenge_verify_still_has_pending_changes_nothing(app: WebApp,
+                                                                                    payment: Payment) -> None:
+    messages = len(app.outbox())
+
+    response = post_signed(app, app.verify_event(payment, "challenge.approved"))
+
+    assert (response.status_code, response.get_json()) == (200, {"result": "ignored"})
+    assert still_waiting(app, payment)
+    assert len(app.outbox()) == messages
+
+
+def test_a_signed_event_applies_what_verify_says_once(app: WebApp, payment: Payment) -> None:
+    app.decide_in_app(challenge_sid(payment), "approve")
+    messages = len(app.outbox())
+    event = app.verify_event(payment, "challenge.approved")
+
+    first = post_signed(app, event)
+    replay = post_signed(app, event)
+
+    assert (first.status_code, first.get_json()) == (200, {"result": "applied"})
+    assert (replay.status_code, replay.get_json()) == (200, {"result": "duplicate"})
+    stored = app.payment(payment.id)
+    assert (stored.state, stored.decided_by) == (State.APPROVED, "push")
+    assert [m.text for m in app.outbox()[messages:]] == ["Done: $20.00 to Neville is approved."]
+
+
+def test_the_event_type_is_not_trusted_the_fetched_challenge_is(app: WebApp, payment: Payment) -> None:
+    app.decide_in_app(challenge_sid(payment), "deny")
+
+    response = post_signed(app, app.verify_event(payment, "challenge.approved"))
+
+    assert (response.status_code, response.get_json()) == (200, {"result": "applied"})
+    assert app.payment(payment.id).state is State.DENIED
+
+
+def test_a_later_event_does_not_change_a_decided_payment(app: WebApp, payment: Payment) -> None:
+    app.decide_in_app(challenge_sid(payment), "approve")
+    assert post_signed(app, app.verify_event(payment)).get_json() == {"result": "applied"}
+    messages = len(app.outbox())
+
+    response = post_signed(app, app.verify_event(payment, "challenge.denied"))
+
+    assert (response.status_code, response.get_json()) == (200, {"result": "ignored"})
+    assert app.payment(payment.id).state is State.APPROVED
+    assert len(app.outbox()) == messages
+
+
+def test_when_verify_cannot_be_asked_twilio_is_told_to_retry_and_the_retry_applies(app: WebApp,
+                                                                                   payment: Payment) -> None:
+    app.decide_in_app(challenge_sid(payment), "approve")
+    event = app.verify_event(payment)
+    app.set_fault("verify", "down")
+
+    unavailable = post_signed(app, event)
+
+    assert (unavailable.status_code, unavailable.get_json()) == (503, {"result": "unavailable"})
+    assert still_waiting(app, payment)
+
+    app.set_fault("verify", "none")
+    retried = post_signed(app, event)
+
+    assert (retried.status_code, retried.get_json()) == (200, {"result": "applied"})
+    assert app.payment(payment.id).state is State.APPROVED
+
+
+@pytest.mark.parametrize("event", ["factor.verified", "challenge.expired"])
+def test_a_signed_event_without_a_decision_is_acknowledged_and_ignored(app: WebApp, payment: Payment,
+                                                                       event: str) -> None:
+    response = post_signed(app, app.verify_event(payment, event))
+
+    assert (response.status_code, response.get_json()) == (200, {"result": "ignored"})
+    assert still_waiting(app, payment)
+
+
+def test_a_signed_event_for_a_challenge_of_no_payment_is_answered_and_changes_nothing(app: WebApp,
+                                                                                      payment: Payment) -> None:
+    other = app.ready_user()
+    assert other.authenticator_id is not None
+    request_id = app.container.authenticator.send_push(other.authenticator_id, PushRequest(
+        payment_id="pay_not_ours", message="Log in to another app", details={"App": "another"}))
+    app.decide_in_app(request_id.split("/")[1], "approve")
+    form = {**app.verify_event(payment), "entity_identity": other.authenticator_id,
+            "challenge_sid": request_id.split("/")[1]}
+    messages = len(app.outbox())
+
+    response = post_signed(app, form)
+
+    assert (response.status_code, response.get_json()) == (200, {"result": "unknown"})
+    assert still_waiting(app, payment)
+    assert len(app.outbox()) == messages
+
+
+UNKNOWN_FIRST = ("record_fetched_decision (bot/services.py) asks the authenticator before it looks for the "
+                 "payment: a challenge sid Payfriend never stored reaches VerifyAuthenticator.fetch_push; "
+                 "fix: return 'unknown' when uow.payments.by_push_request(request_id) is None, before push_status")
+
+
+@pytest.mark.xfail(strict=True, reason="a challenge Verify does not know answers 503, so Twilio retries in vain; "
+                                       + UNKNOWN_FIRST)
+def test_a_signed_event_for_a_challenge_verify_does_not_know_is_answered_unknown(app: WebApp,
+                                                                                 payment: Payment) -> None:
+    response = post_signed(app, {**app.verify_event(payment), "challenge_sid": "YC" + "f" * 32})
+
+    assert (response.status_code, response.get_json()) == (200, {"result": "unknown"})
+    assert still_waiting(app, payment)
+
+
+@pytest.mark.xfail(strict=True, reason="split_push_request_id raises ValueError outside VerifyAuthenticator._call "
+                                       "(bot/adapters/twilio_verify.py fetch_push): HTTP 500; " + UNKNOWN_FIRST)
+def test_a_signed_event_with_a_malformed_challenge_sid_is_answered_not_a_server_error(app: WebApp,
+                                                                                      payment: Payment) -> None:
+    response = post_signed(app, {**app.verify_event(payment), "challenge_sid": "XX123"})
+
+    assert (response.status_code, response.get_json()) == (200, {"result": "unknown"})
+    assert still_waiting(app, payment)
