@@ -483,6 +483,9 @@ class Services:
 
     def record_fetched_decision(self, request_id: str, dedupe_key: str) -> str:
         """Apply a push decision after asking the authenticator for it (a webhook only says something changed)."""
+        with self.uow() as uow:
+            if uow.payments.by_push_request(request_id) is None:
+                return "unknown"  # not ours: nothing to ask the authenticator
         try:
             status = self.authenticator.push_status(request_id)
         except AuthenticatorUnavailable:

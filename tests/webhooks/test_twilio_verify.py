@@ -158,13 +158,6 @@ def test_a_signed_event_for_a_challenge_of_no_payment_is_answered_and_changes_no
     assert len(app.outbox()) == messages
 
 
-UNKNOWN_FIRST = ("record_fetched_decision (bot/services.py) asks the authenticator before it looks for the "
-                 "payment: a challenge sid Payfriend never stored reaches VerifyAuthenticator.fetch_push; "
-                 "fix: return 'unknown' when uow.payments.by_push_request(request_id) is None, before push_status")
-
-
-@pytest.mark.xfail(strict=True, reason="a challenge Verify does not know answers 503, so Twilio retries in vain; "
-                                       + UNKNOWN_FIRST)
 def test_a_signed_event_for_a_challenge_verify_does_not_know_is_answered_unknown(app: WebApp,
                                                                                  payment: Payment) -> None:
     response = post_signed(app, {**app.verify_event(payment), "challenge_sid": "YC" + "f" * 32})
@@ -173,8 +166,6 @@ def test_a_signed_event_for_a_challenge_verify_does_not_know_is_answered_unknown
     assert still_waiting(app, payment)
 
 
-@pytest.mark.xfail(strict=True, reason="split_push_request_id raises ValueError outside VerifyAuthenticator._call "
-                                       "(bot/adapters/twilio_verify.py fetch_push): HTTP 500; " + UNKNOWN_FIRST)
 def test_a_signed_event_with_a_malformed_challenge_sid_is_answered_not_a_server_error(app: WebApp,
                                                                                       payment: Payment) -> None:
     response = post_signed(app, {**app.verify_event(payment), "challenge_sid": "XX123"})
