@@ -174,9 +174,16 @@ class SqlOutboxRepository:
 
         One guarded UPDATE ... RETURNING (FOR UPDATE SKIP LOCKED on PostgreSQL): two workers never
         hold the same message. Commit the unit of work before sending so that the lease is visible.
+        A message waits while an earlier one to the same recipient is undelivered: people read
+        them in the order they were written, even when one had to be retried.
         """
+        earlier = outbox.alias("earlier")
+        earlier_pending = (select(earlier.c.id)
+                           .where(earlier.c.channel == outbox.c.channel, earlier.c.recipient == outbox.c.recipient,
+                                  earlier.c.id < outbox.c.id, earlier.c.next_attempt_at.is_not(None))
+                           .exists())
         due = and_(outbox.c.next_attempt_at <= now,
-                   or_(outbox.c.leased_until.is_(None), outbox.c.leased_until <= now))
+                   or_(outbox.c.leased_until.is_(None), outbox.c.leased_until <= now), ~earlier_pending)
         candidates = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
         if self._c.dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)

@@ -126,6 +126,7 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
     CheckConstraint(_one_of("channel", ("telegram", "sms")), name="channel"),
     Index("ix_outbox_due", "next_attempt_at"),
+    Index("ix_outbox_recipient", "channel", "recipient", "id"),
 )
 
 receipts = Table(

@@ -45,10 +45,13 @@ def new_payment(payer_id: int, **overrides: object) -> Payment:
     return Payment(**values)  # type: ignore[arg-type]
 
 
+_RECIPIENTS = itertools.count(7000000001)
+
+
 def new_message(**overrides: object) -> OutboxMessage:
-    """A Telegram message due now."""
-    values: dict[str, object] = dict(id=None, channel=Channel.TELEGRAM, recipient="7000000001", text="Hello",
-                                     created_at=NOW)
+    """A Telegram message due now, to a chat of its own unless `recipient` says otherwise."""
+    values: dict[str, object] = dict(id=None, channel=Channel.TELEGRAM, recipient=str(next(_RECIPIENTS)),
+                                     text="Hello", created_at=NOW)
     values.update(overrides)
     return OutboxMessage(**values)  # type: ignore[arg-type]
 

@@ -112,3 +112,30 @@ def test_concurrent_claimers_each_message_once(uow_factory):
 
     run_threads(worker, workers)
     assert len(claimed) == total and len(set(claimed)) == total
+
+
+def test_one_recipient_gets_messages_in_order_even_when_one_is_retried(uow_factory):
+    """The second message to a chat waits until the first is delivered or given up."""
+    with uow_factory() as uow:
+        first = uow.outbox.add(new_message(recipient="42", text="first"))
+        second = uow.outbox.add(new_message(recipient="42", text="second"))
+        other = uow.outbox.add(new_message(recipient="43", text="elsewhere"))
+        uow.commit()
+    with uow_factory() as uow:
+        claimed = [m.id for m in uow.outbox.claim_due(NOW, NOW + timedelta(seconds=30), 10)]
+        uow.commit()
+    assert claimed == [first.id, other.id]
+    with uow_factory() as uow:
+        uow.outbox.mark_retry(first.id, "flood control", NOW + timedelta(seconds=5))
+        uow.commit()
+    later = NOW + timedelta(seconds=1)
+    with uow_factory() as uow:
+        assert uow.outbox.claim_due(later, later + timedelta(seconds=30), 10) == []  # "second" still waits
+        uow.commit()
+    again = NOW + timedelta(seconds=5)
+    with uow_factory() as uow:
+        assert [m.id for m in uow.outbox.claim_due(again, again + timedelta(seconds=30), 10)] == [first.id]
+        uow.outbox.mark_delivered(first.id, again)
+        uow.commit()
+    with uow_factory() as uow:
+        assert [m.text for m in uow.outbox.claim_due(again, again + timedelta(seconds=30), 10)] == ["second"]
