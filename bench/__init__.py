@@ -1,0 +1,1 @@
+"""Load and latency benchmarks: they drive Payfriend through the sandbox and print JSON figures."""
