@@ -133,6 +133,13 @@ class Phone:
         if self.on_registered is not None:
             self.on_registered(self)
 
+    def start_payment_and_wait_for_code(self, text: str = "send $20 to Neville") -> tuple[dict[str, Any], str]:
+        """Start a payment, leave the push unanswered; return the approval and the code texted at the fallback."""
+        seen = len(self.sms())
+        approval = self.start_payment(text)
+        self.wait_chat("texted a code")
+        return approval, self.wait_code(after=seen)
+
     def start_payment(self, text: str = "send $20 to Neville") -> dict[str, Any]:
         """Send and confirm a payment; return the push approval shown in the app."""
         self.says(text)

@@ -31,20 +31,15 @@ def test_deny(flavour, hermione: Phone):
 
 
 def test_fallback_with_the_right_code(flavour, hermione: Phone):
-    hermione.start_payment()
-    seen = len(hermione.sms())
+    _, code = hermione.start_payment_and_wait_for_code()
     hermione.wait_chat("texted a code to .* for \\$20.00 to Neville")
-    code = hermione.wait_code(after=seen)
     assert "Neville" in hermione.sms()[-1] and "20.00" in hermione.sms()[-1]  # the code names payee and amount
     hermione.says(code)
     hermione.wait_chat("Done: \\$20.00 to Neville is approved")
 
 
 def test_five_wrong_codes_block_the_payment(flavour, hermione: Phone):
-    hermione.start_payment()
-    seen = len(hermione.sms())
-    hermione.wait_chat("texted a code")
-    right = hermione.wait_code(after=seen)
+    _, right = hermione.start_payment_and_wait_for_code()
     wrong = "1" * len(right) if right != "1" * len(right) else "2" * len(right)
     for left in (4, 3, 2, 1):
         hermione.says(wrong)
@@ -57,10 +52,8 @@ def test_five_wrong_codes_block_the_payment(flavour, hermione: Phone):
 
 
 def test_a_push_after_an_accepted_code_changes_nothing(flavour, hermione: Phone):
-    approval = hermione.start_payment()
-    seen = len(hermione.sms())
-    hermione.wait_chat("texted a code")
-    hermione.says(hermione.wait_code(after=seen))
+    approval, code = hermione.start_payment_and_wait_for_code()
+    hermione.says(code)
     hermione.wait_chat("Done: \\$20.00 to Neville is approved")
     before = hermione.chat()
     hermione.deny(approval["id"])
