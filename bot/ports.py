@@ -93,6 +93,10 @@ class OutboxRepository(Protocol):
 
     def add(self, message: OutboxMessage) -> OutboxMessage: ...
 
+    def undelivered(self, limit: int) -> list[OutboxMessage]:
+        """Messages not yet delivered nor given up, oldest first (for operators and tests)."""
+        ...
+
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
         """Claim undelivered messages due by `now` (guarded update) so that one worker sends each."""
         ...

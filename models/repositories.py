@@ -169,6 +169,12 @@ class SqlOutboxRepository:
         message.id = self._c.execute(insert(outbox).values(values)).inserted_primary_key[0]
         return message
 
+    def undelivered(self, limit: int) -> list[OutboxMessage]:
+        """Messages not yet delivered nor given up, oldest first."""
+        rows = self._c.execute(select(outbox).where(outbox.c.next_attempt_at.is_not(None))
+                               .order_by(outbox.c.id).limit(limit)).all()
+        return [_outbox_from(r) for r in rows]
+
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
         """Lease up to `limit` due messages until `lease_until` so that one worker sends each.
 

@@ -139,3 +139,14 @@ def test_one_recipient_gets_messages_in_order_even_when_one_is_retried(uow_facto
         uow.commit()
     with uow_factory() as uow:
         assert [m.text for m in uow.outbox.claim_due(again, again + timedelta(seconds=30), 10)] == ["second"]
+
+
+def test_undelivered_lists_what_still_waits_oldest_first(uow_factory):
+    with uow_factory() as uow:
+        first = uow.outbox.add(new_message(recipient="42", text="first"))
+        second = uow.outbox.add(new_message(recipient="42", text="second"))
+        done = uow.outbox.add(new_message(text="done"))
+        uow.outbox.mark_delivered(done.id, NOW)
+        uow.commit()
+    with uow_factory() as uow:
+        assert [m.id for m in uow.outbox.undelivered(10)] == [first.id, second.id]

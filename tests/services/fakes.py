@@ -117,6 +117,9 @@ class _Outbox:
         self.s.outbox[message.id] = copy.copy(message)
         return message
 
+    def undelivered(self, limit: int) -> list[OutboxMessage]:
+        return [copy.copy(m) for m in self.s.outbox.values() if m.delivered_at is None and m.failed_at is None][:limit]
+
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
         due = [m for m in self.s.outbox.values() if m.delivered_at is None and m.failed_at is None
                and (m.next_attempt_at is None or m.next_attempt_at <= now)][:limit]

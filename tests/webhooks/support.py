@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import requests
@@ -62,9 +61,8 @@ class WebApp:
 
     def outbox(self) -> list[OutboxMessage]:
         """Every message waiting to go out, oldest first (nothing sends them in these tests)."""
-        with self.container.services.uow() as uow:  # never committed: the claim is rolled back
-            later = self.container.services.clock.now() + timedelta(days=1)
-            return uow.outbox.claim_due(later, later, 10_000)
+        with self.container.services.uow() as uow:
+            return uow.outbox.undelivered(10_000)
 
     def user(self, phone: str) -> User | None:
         """The person with this phone number, as stored."""
