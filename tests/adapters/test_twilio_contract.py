@@ -14,7 +14,6 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import parse_qsl
 
@@ -30,64 +29,10 @@ from bot.adapters.twilio_webhooks import (parse_inbound_sms, parse_verify_webhoo
                                           verify_twilio_signature)
 from bot.core.entities import Channel, OutboxMessage
 from bot.ports import AuthenticatorUnavailable, CodeBinding, DeliveryError, PushRequest
+from tests.fixtures_openapi import Specs, recorded_twilio_requests
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "openapi"
-SPEC_FILES = {"https://api.twilio.com": "twilio_api_v2010.json",
-              "https://verify.twilio.com": "twilio_verify_v2.json"}
 ALICE, BOB = "+15551230001", "+15551230002"
 CODE = re.compile(r"code is: (\d{6})")
-
-
-# ----------------------------------------------------------------------------- OpenAPI validation
-
-
-def _explain(error: Exception) -> str:
-    """An openapi-core error with the schema errors behind it."""
-    causes = getattr(error.__cause__, "schema_errors", None) or [error.__cause__]
-    return f"{error!r} " + "; ".join(str(c).splitlines()[0] for c in causes if c)
-
-
-class Specs:
-    """Twilio's OpenAPI specs, loaded once per session and per host (they take about a second)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._loaded: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def for_host(self, host: str) -> Any:
-        from openapi_core import OpenAPI
-
-        with self._lock:
-            if host not in self._loaded:
-                with open(self.folder / SPEC_FILES[host], encoding="utf-8") as f:
-                    self._loaded[host] = OpenAPI.from_dict(json.load(f))
-            return self._loaded[host]
-
-    def problems(self, entry: dict[str, Any]) -> list[str]:
-        """Why a recorded request (or its 2xx answer) does not match the spec; [] if it does."""
-        from openapi_core.testing import MockRequest, MockResponse
-
-        spec = self.for_host(entry["host"])
-        content_type = (entry["content_type"] or "application/x-www-form-urlencoded").split(";")[0]
-        req = MockRequest(entry["host"], entry["method"].lower(), entry["path"],
-                          args=dict(parse_qsl(entry["query"])), headers=entry["headers"],
-                          data=entry["body"].encode() if entry["body"] else None, content_type=content_type)
-        found = [f"{entry['method']} {entry['url']}: {_explain(e)}" for e in spec.iter_request_errors(req)]
-        if entry["status"] and 200 <= entry["status"] < 300 and entry["response"]:
-            resp = MockResponse(entry["response"].encode(), status_code=entry["status"])
-            found += [f"answer {entry['status']} to {entry['method']} {entry['url']}: {_explain(e)}"
-                      for e in spec.iter_response_errors(req, resp)]
-        return found
-
-
-@pytest.fixture(scope="session")
-def twilio_specs() -> Specs:
-    """The spec folder next to the repository; the contract tests skip when it is absent."""
-    if not all((SPEC_DIR / name).is_file() for name in SPEC_FILES.values()):
-        pytest.skip(f"Twilio OpenAPI specs not found in {SPEC_DIR.name}/ next to the repository "
-                    "(reference/openapi); contract tests need them to validate requests")
-    return Specs(SPEC_DIR.resolve())
 
 
 # ----------------------------------------------------------------------------- environment
@@ -160,7 +105,7 @@ def tw(sandbox: Any, twilio_specs: Specs) -> Iterator[TwilioEnv]:
     yield env
     for service in ("messaging", "verify"):
         env.fault(service, "none")  # also releases stalled requests
-    env.validated = [e for e in env.logged() if e["headers"].get("User-Agent", "").startswith("twilio-python/")]
+    env.validated = recorded_twilio_requests(env.sandbox.url)
     problems = [p for entry in env.validated for p in twilio_specs.problems(entry)]
     assert env.validated, "the twilio client sent no request in this test"
     assert not problems, "\n".join(problems)

@@ -12,6 +12,7 @@ import requests
 from bot.bootstrap import Container, build_and_start
 from bot.settings import Settings
 from tests.e2e.harness import Phone
+from tests.fixtures_openapi import recorded_twilio_requests
 
 FAST = {"fallback_seconds": 1.5, "payment_expiry_seconds": 6}
 FLAVOURS = [("telegram", "authy"), ("sms", "authy"), ("telegram", "verify"), ("sms", "verify")]
@@ -24,6 +25,16 @@ def e2e_settings(database_url: str, sandbox_url: str, **overrides: Any) -> Setti
                               "http_timeout_seconds": 2, **FAST}
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+@pytest.fixture(autouse=True)
+def twilio_requests_match_openapi(sandbox, twilio_specs_if_present) -> Iterator[None]:
+    """After each test, every request Payfriend's twilio client sent must match Twilio's OpenAPI specs."""
+    yield
+    if twilio_specs_if_present is None:
+        return  # the contract tests skip and say why
+    problems = [p for entry in recorded_twilio_requests(sandbox.url) for p in twilio_specs_if_present.problems(entry)]
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture(params=FLAVOURS, ids=[f"{c}-{a}" for c, a in FLAVOURS])
