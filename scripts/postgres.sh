@@ -68,7 +68,9 @@ cluster_dir() {
     install -d -m 0700 -o "$user" "$dir"
     if ! as_server test -w "$dir"; then
         rmdir "$dir"
-        dir="$(mktemp -d /var/tmp/payfriend-pgtest.XXXXXX)"
+        # The checkout is not reachable by the server's user (e.g. under a private home): use the
+        # system's temporary directory, which every user can traverse.
+        dir="$(TMPDIR= mktemp -d -t payfriend-pgtest.XXXXXX)"
         chown "$user" "$dir"
         chmod 0700 "$dir"
     fi
