@@ -94,7 +94,7 @@ class TelegramGateway:
         self._stopped: asyncio.Event | None = None
         self._error: BaseException | None = None
         self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._thread_locks: dict[str, threading.Lock] = {}
+        self._thread_locks = [threading.Lock() for _ in range(64)]
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -184,7 +184,8 @@ class TelegramGateway:
             asyncio.run_coroutine_threadsafe(self._settle_button(update), self._loop)
         inbound = to_inbound(update)
         if inbound is not None:
-            with self._thread_locks.setdefault(inbound.sender, threading.Lock()):
+            # Striped locks: one chat's updates never run side by side, and memory stays bounded.
+            with self._thread_locks[hash(inbound.sender) % len(self._thread_locks)]:
                 self._on_inbound(inbound)
         return True
 
