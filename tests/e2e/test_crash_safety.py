@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import requests
@@ -17,10 +18,11 @@ from tests.e2e.harness import Phone, wait_for
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_process(database_url: str, sandbox_url: str, log: Path) -> subprocess.Popen:
+def start_process(database_url: str, sandbox_url: str, log: Path, authenticator: str) -> subprocess.Popen:
     """`payfriend run` as a separate process, on the test's sandbox and database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "AUTHY_", "TWILIO_"))}
     env.update(DATABASE_URL=database_url, SANDBOX_URL=sandbox_url, PORT="0", FALLBACK_SECONDS="3",
+               AUTHENTICATOR=authenticator,
                PAYMENT_EXPIRY_SECONDS="12", HTTP_TIMEOUT_SECONDS="2", LOG_LEVEL="INFO")
     process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=REPO, env=env,
                                stdout=log.open("ab"), stderr=subprocess.STDOUT)
@@ -30,14 +32,33 @@ def start_process(database_url: str, sandbox_url: str, log: Path) -> subprocess.
     return process
 
 
+def install_app_from_the_database(database_url: str, sandbox_url: str) -> Callable[[Phone], None]:
+    """The person installs the Verify Push app, for the entity Payfriend stored for them."""
+    from models.engine import make_engine
+    from models.uow import SqlUnitOfWorkFactory
+
+    def install(phone: Phone) -> None:
+        engine = make_engine(database_url)
+        try:
+            with SqlUnitOfWorkFactory(engine)() as uow:
+                identity = uow.users.by_phone(phone.phone).authenticator_id
+        finally:
+            engine.dispose()
+        requests.post(sandbox_url + "/twilio/_sandbox/push-factor", json={"phone": phone.phone, "identity": identity},
+                      timeout=5).raise_for_status()
+    return install
+
+
 @pytest.mark.slow
-def test_sigkill_with_payments_pending_then_restart(sandbox, database_url, tmp_path):
+@pytest.mark.parametrize("channel, authenticator", [("telegram", "authy"), ("sms", "verify")])
+def test_sigkill_with_payments_pending_then_restart(sandbox, database_url, tmp_path, channel, authenticator):
     from models.migrate import upgrade
 
     upgrade(database_url)
     log = tmp_path / "payfriend.log"
-    process = start_process(database_url, sandbox.url, log)
-    people = [Phone(sandbox.url, f"+1500556{n:04d}", name) for n, name in
+    process = start_process(database_url, sandbox.url, log, authenticator)
+    hook = install_app_from_the_database(database_url, sandbox.url) if authenticator == "verify" else None
+    people = [Phone(sandbox.url, f"+1500556{n:04d}", name, channel, on_registered=hook) for n, name in
               enumerate(("Hermione", "Ron", "Ginny"), start=20)]
     try:
         for person in people:
@@ -52,7 +73,7 @@ def test_sigkill_with_payments_pending_then_restart(sandbox, database_url, tmp_p
         process.wait(10)
     time.sleep(4)  # the fallbacks fall due while nothing runs
 
-    process = start_process(database_url, sandbox.url, log)
+    process = start_process(database_url, sandbox.url, log, authenticator)
     try:
         for person in people[:2]:
             person.wait_chat("texted a code", timeout=15)
