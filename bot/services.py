@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 STATUS_COUNT = 5
 HISTORY_COUNT = 20
-OUTBOX_BATCH = 50
-OUTBOX_LEASE = timedelta(seconds=30)
+OUTBOX_BATCH = 5  # x the slowest send (Telegram: 4 x timeout) must stay well inside the lease
+OUTBOX_LEASE = timedelta(seconds=120)
 OUTBOX_MAX_ATTEMPTS = 8
 
 
@@ -299,7 +299,8 @@ class Services:
         waiting = uow.payments.pending_for_payer(user.id)
         if waiting:
             other = waiting[0]
-            self._reply(uow, msg, replies.one_open_payment(self._amount(other, user), other.payee))
+            self._reply(uow, msg, replies.one_open_payment(self._amount(other, user), other.payee,
+                                                            sms=msg.channel is Channel.SMS))
             return
         now = self.clock.now()
         payment_id = self.new_payment_id()
@@ -383,8 +384,10 @@ class Services:
             self.run_fallback(payment.id, push_failed=True)
             return
         with self.uow() as uow:
-            if uow.payments.transition(payment.id, State.PENDING, Step.PUSH, State.PENDING, Step.PUSH,
-                                       push_request_id=request_id):
+            # Stored in step CODE too: the push stays valid after the fallback, and may still win.
+            stored = any(uow.payments.transition(payment.id, State.PENDING, step, State.PENDING, step,
+                                                 push_request_id=request_id) for step in (Step.PUSH, Step.CODE))
+            if stored and uow.payments.get(payment.id).step is Step.PUSH:
                 text = replies.approve_in_app(self.config.authenticator_label, amount_text, payment.payee,
                                               self.config.fallback_seconds)
                 self._notify(uow, user, payment.channel, text)
@@ -422,10 +425,15 @@ class Services:
         if payment.step is not Step.CODE:
             self._reply(uow, msg, replies.nothing_to_confirm())
             return None
-        return lambda: self._check_code(payment.id, user, code)
+        # The attempt is counted before the code is checked, in this locked transaction: codes sent
+        # side by side cannot get more than max_code_attempts checks between them.
+        attempt = uow.payments.add_code_failure(payment.id)
+        if attempt is None or attempt > self.config.max_code_attempts:
+            return None
+        return lambda: self._check_code(payment.id, user, code, attempt)
 
-    def _check_code(self, payment_id: str, user: User, code: str) -> None:
-        """Check a typed code against the one payment it is bound to."""
+    def _check_code(self, payment_id: str, user: User, code: str, attempt: int) -> None:
+        """Check a typed code (attempt number `attempt`) against the one payment it is bound to."""
         with self.uow() as uow:
             payment = uow.payments.get(payment_id)
         if payment is None or payment.step is not Step.CODE or user.authenticator_id is None or user.phone is None:
@@ -442,19 +450,16 @@ class Services:
             if ok:
                 self._decide(uow, payment, Event.APPROVE, "code")
             else:
-                self._wrong_code(uow, payment, user)
+                self._wrong_code(uow, payment, user, attempt)
             uow.commit()
         self.kick_outbox()
 
-    def _wrong_code(self, uow: UnitOfWork, payment: Payment, user: User) -> None:
-        failures = uow.payments.add_code_failure(payment.id)
-        if failures is None:
-            return
-        left = self.config.max_code_attempts - failures
+    def _wrong_code(self, uow: UnitOfWork, payment: Payment, user: User, attempt: int) -> None:
+        left = self.config.max_code_attempts - attempt
         if left > 0:
             self._notify(uow, user, payment.channel, replies.code_wrong(left))
         else:
-            self._finish(uow, payment, Event.BLOCK, "system", f"{failures} wrong codes")
+            self._finish(uow, payment, Event.BLOCK, "system", f"{attempt} wrong codes")
 
     # ------------------------------------------------------------------ decisions, fallbacks, expiry
 
@@ -469,8 +474,7 @@ class Services:
                 log.info("duplicate decision %s ignored", dedupe_key)
                 return "duplicate"
             payment = uow.payments.by_push_request(request_id)
-            if payment is None or event is None:
-                uow.commit()
+            if payment is None or event is None:  # no receipt kept: a retry may find the request stored
                 log.info("decision %r for unknown request %s ignored", status, request_id)
                 return "unknown"
             applied = self._decide(uow, payment, event, "push")
@@ -540,12 +544,12 @@ class Services:
                 return False
             if not push_failed and (payment.fallback_at is None or payment.fallback_at > now):
                 return False
-            state, step = next_position(payment.state, payment.step, Event.FALL_BACK)
-            if not uow.payments.transition(payment.id, payment.state, payment.step, state, step, code_sent_at=now):
-                return False
             user = uow.users.get(payment.payer_id)
+            state, step = next_position(payment.state, payment.step, Event.FALL_BACK)
+            if user is None or not uow.payments.transition(payment.id, payment.state, payment.step, state, step,
+                                                           code_sent_at=now):
+                return False
             uow.commit()
-        assert user is not None
         payment.step = Step.CODE
         try:
             if user.authenticator_id is None or user.phone is None:
@@ -631,6 +635,10 @@ class Services:
         except DeliveryError as exc:
             self._delivery_failed(message, exc)
             return 0
+        except Exception as exc:  # an adapter bug or a stopping loop: retry later, never wedge the recipient
+            log.exception("unexpected error delivering outbox message %s", message.id)
+            self._delivery_failed(message, DeliveryError(f"unexpected: {exc!r}"))
+            return 0
         with self.uow() as uow:
             uow.outbox.mark_delivered(message.id, self.clock.now())
             uow.commit()
@@ -644,6 +652,8 @@ class Services:
                 uow.outbox.mark_failed(message.id, str(exc), now)
                 if exc.blocked and message.channel is Channel.TELEGRAM:
                     self._telegram_blocked(uow, message.recipient)
+                elif exc.blocked and message.channel is Channel.SMS:
+                    self._sms_unsubscribed(uow, message.recipient)
             else:
                 delay = exc.retry_after if exc.retry_after is not None else min(60.0, 2.0 ** message.attempts)
                 uow.outbox.mark_retry(message.id, str(exc), now + timedelta(seconds=delay))
@@ -659,6 +669,12 @@ class Services:
         if user.phone and not user.sms_opted_out:
             uow.outbox.add(OutboxMessage(id=None, channel=Channel.SMS, recipient=user.phone,
                                          text=replies.blocked_on_telegram(), created_at=self.clock.now()))
+
+    def _sms_unsubscribed(self, uow: UnitOfWork, phone: str) -> None:
+        user = uow.users.by_phone(phone)
+        if user is not None and not user.sms_opted_out:
+            user.sms_opted_out = True
+            uow.users.save(user)
 
     # ------------------------------------------------------------------ helpers
 
@@ -683,7 +699,7 @@ class Services:
 
     def _notify(self, uow: UnitOfWork, user: User, channel: Channel, text: str) -> None:
         """Tell a person something on the channel their payment started on."""
-        if channel is Channel.TELEGRAM and user.telegram_chat_id is not None:
+        if channel is Channel.TELEGRAM and user.telegram_chat_id is not None and not user.telegram_blocked:
             recipient = str(user.telegram_chat_id)
         elif user.phone is not None and not user.sms_opted_out:
             channel, recipient, text = Channel.SMS, user.phone, to_gsm7(text)

@@ -95,10 +95,10 @@ def confirm_payment(payment: Payment, amount_text: str, sms: bool) -> str:
     return f"Send {amount_text} to {payment.payee}{note}? {action}"
 
 
-def one_open_payment(amount_text: str, payee: str) -> str:
-    """A new send while another payment waits."""
-    return (f"You already have a payment of {amount_text} to {payee} waiting. "
-            "Finish it or send 'cancel' first.")
+def one_open_payment(amount_text: str, payee: str, sms: bool = False) -> str:
+    """A new send while another payment waits (on SMS, CANCEL is a carrier stop word: NO cancels)."""
+    how = "reply NO to cancel it" if sms else "send 'cancel' first"
+    return f"You already have a payment of {amount_text} to {payee} waiting. Finish it or {how}."
 
 
 def approve_in_app(authenticator: str, amount_text: str, payee: str, fallback_seconds: float) -> str:

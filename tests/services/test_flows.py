@@ -271,3 +271,25 @@ def test_low_value_exemption_when_enabled_records_its_reason_and_counts(world):
     assert world.store.payments[sixth.id].step is Step.PUSH and len(world.auth.called("send_push")) == 1
     world.services.record_decision(world.store.payments[sixth.id].push_request_id, "approved", "cb")
     assert (person.user_record().exempt_count, person.user_record().exempt_total_eur_minor) == (0, 0)
+
+
+def test_the_outcome_goes_by_sms_once_the_bot_is_blocked_on_telegram(world):
+    person = confirmed(world)
+    user = person.user_record()
+    user.telegram_blocked = True
+    world.store.users[user.id] = user
+    world.services.record_decision(person.payment().push_request_id, "approved", "cb")
+    last = max(world.store.outbox.values(), key=lambda m: m.id)
+    assert (last.channel, last.recipient) == (Channel.SMS, "+15005550006")
+    assert last.text.startswith("Done: $20.00 to Neville")
+
+
+def test_codes_beyond_the_fifth_are_never_checked(world):
+    person = confirmed(world)
+    world.clock.advance(15)
+    world.services.run_fallback(person.payment().id)
+    for _ in range(5):
+        person.says("999999")
+    person.says(world.auth.payment_code)
+    assert len(world.auth.called("check_code")) == 5
+    assert person.payment().state is State.BLOCKED
