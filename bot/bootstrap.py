@@ -70,7 +70,6 @@ class Container:
     web_server: BaseWSGIServer | None = None
     web_url: str | None = None
     polling: bool = False
-    verify_authy_signature: Callable[..., bool] | None = None
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -307,7 +306,7 @@ def start_worker(container: Container) -> None:
 
 def start_telegram(container: Container, *, web: bool, worker: bool) -> None:
     """Connect to Telegram: the worker polls (or only sends), the web process takes webhook updates."""
-    if container.telegram is None or not (worker or not container.polling):
+    if container.telegram is None or (container.polling and not worker):
         return
     container.telegram.start()
     container._stoppers.append(container.telegram.stop)

@@ -44,12 +44,6 @@ def flavour(request) -> tuple[str, str]:
 
 
 @pytest.fixture
-def authenticator_name() -> str:
-    """The authenticator of tests that do not take `flavour`."""
-    return "authy"
-
-
-@pytest.fixture
 def start_payfriend(database_url: str, sandbox, request) -> Iterator[Callable[..., Container]]:
     """Start Payfriend (web + worker + Telegram) with settings overrides; stopped after the test."""
     started: list[Container] = []
