@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 class _QuietHandler(WSGIRequestHandler):
     """Log requests at debug level instead of one stderr line per request."""
 
+    protocol_version = "HTTP/1.1"
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         log.debug("%s %s %s", self.command, self.path, code)
 
