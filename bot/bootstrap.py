@@ -336,10 +336,15 @@ def build_and_start(settings: Settings, *, web: bool, worker: bool, migrate: boo
     sandbox = None
     sandbox_url = settings.sandbox_url
     if settings.uses_sandbox and sandbox_url is None:
+        from models.reset import empty_database
+        from sandbox.persistence import state_file_beside
         from sandbox.server import start_sandbox
 
-        sandbox = start_sandbox(port=settings.sandbox_port)
+        # The sandbox's world lives beside the database, so a restart finds both as they were ...
+        sandbox = start_sandbox(port=settings.sandbox_port, state_file=state_file_beside(settings.database_url))
         sandbox_url = sandbox.url
+        # ... and its reset (POST /api/reset, the page's button) empties both.
+        sandbox.world.on_reset.append(lambda: empty_database(settings.database_url))
     if migrate or sandbox is not None:
         from models.migrate import upgrade
 

@@ -22,7 +22,7 @@ import secrets
 import threading
 import time
 import uuid as uuidlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -84,6 +84,23 @@ class _State:
     phone_codes: dict[str, _PhoneCode] = field(default_factory=dict)
     last_nonce: float = 0.0
     nonce_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Users, pending codes and the last nonce as plain JSON data."""
+        return {"users": [asdict(u) for u in self.users.values()],
+                "tokens": [[authy_id, action, code, expires] for (authy_id, action), (code, expires)
+                           in self.tokens.items()],
+                "phone_codes": {phone: asdict(c) for phone, c in self.phone_codes.items()},
+                "last_nonce": self.last_nonce}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Take over a snapshot."""
+        users = {u["authy_id"]: AuthyUser(**u) for u in data["users"]}
+        tokens = {(authy_id, action): (code, expires) for authy_id, action, code, expires in data["tokens"]}
+        phone_codes = {phone: _PhoneCode(**c) for phone, c in data["phone_codes"].items()}
+        self.users, self.tokens, self.phone_codes = users, tokens, phone_codes
+        self.by_phone = {u.phone: u.authy_id for u in users.values()}
+        self.last_nonce = max(self.last_nonce, float(data["last_nonce"]))
 
 
 # ----------------------------------------------------------------------------- responses
@@ -164,6 +181,7 @@ def create_blueprint(world: World) -> Blueprint:
     state = _State()
     bp = Blueprint("authy", __name__)
     world.on_decision[SERVICE] = lambda approval: _on_decision(world, state, approval)
+    world.stand_ins[SERVICE] = state
     if isinstance(getattr(world, "on_reset", None), list):
         world.on_reset.append(lambda: _forget_codes(world, state))
 

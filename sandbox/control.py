@@ -251,7 +251,9 @@ def create_blueprint(world: World) -> Blueprint:
 
     @bp.post("/reset")
     def reset():
-        world.reset()
+        errors = world.reset()
+        if errors:
+            return jsonify(ok=False, error="; ".join(errors), version=world.version), 500
         return jsonify(ok=True, version=world.version)
 
     return bp

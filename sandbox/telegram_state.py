@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from sandbox.ids import RESTORE_GAP, IncreasingIds, telegram_query_id
 
 BOT_USERNAME = "payfriend_sandbox_bot"
 BOT_FIRST_NAME = "Payfriend"
@@ -52,11 +53,23 @@ class ChatLog:
     messages: list[ChatMessage] = field(default_factory=list)
     keyboard_message_id: int | None = None  # the message whose reply keyboard is showing
     typing_until: float = 0.0
-    _message_ids: Any = field(default_factory=lambda: itertools.count(1), repr=False)
+    last_message_id: int = 0
 
     def next_message_id(self) -> int:
         """A message id unique inside this chat."""
-        return next(self._message_ids)
+        self.last_message_id += 1
+        return self.last_message_id
+
+    def snapshot(self) -> dict[str, Any]:
+        """The chat as plain JSON data."""
+        return {**asdict(self), "messages": [asdict(m) for m in self.messages]}
+
+    @classmethod
+    def restored(cls, data: dict[str, Any]) -> "ChatLog":
+        """A chat from its snapshot; message ids go on after a gap (messages sent after the last save)."""
+        chat = cls(**{**data, "messages": [ChatMessage(**m) for m in data["messages"]]})
+        chat.last_message_id += RESTORE_GAP
+        return chat
 
     def find(self, message_id: int) -> ChatMessage | None:
         """The (not deleted) message with this id."""
@@ -119,18 +132,17 @@ class TelegramState:
 
     def __init__(self) -> None:
         self.stopping = threading.Event()
-        self._update_ids = itertools.count(100_000_001)  # monotonic, even across reset()
-        self._query_ids = itertools.count(1)
+        self._update_ids = IncreasingIds(100_000_001)  # monotonic, even across reset() and restarts
         self.limits = Limits()
         self.webhook: Webhook | None = None
         self.webhook_thread: threading.Thread | None = None
         self.allowed_updates: list[str] | None = None
         self.poll_generation = 0
-        self.commands: list[dict[str, Any]] = []
+        self.commands: list[dict[str, Any]] = []  # the bot's settings, like the webhook: kept by reset()
         self.reset()
 
     def reset(self) -> None:
-        """Forget chats, updates, commands and flood counters (the webhook stays)."""
+        """Forget chats, updates, callback queries and flood counters (the webhook and commands stay)."""
         self.updates: list[dict[str, Any]] = []
         self.chats: dict[int, ChatLog] = {}
         self.callback_queries: dict[str, dict[str, Any]] = {}
@@ -148,13 +160,36 @@ class TelegramState:
 
     def add_update(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Queue a new Update carrying `payload` under `kind` (message, callback_query ...)."""
-        update = {"update_id": next(self._update_ids), kind: payload}
+        update = {"update_id": self._update_ids.next(), kind: payload}
         self.updates.append(update)
         return update
 
     def next_query_id(self) -> str:
         """A fresh callback query id (a string, as Telegram sends it)."""
-        return str(8_000_000_000_000 + next(self._query_ids))
+        return telegram_query_id()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Chats, pending updates, callback queries, the webhook, commands and limits as plain JSON data."""
+        return {"last_update_id": self._update_ids.snapshot(), "updates": list(self.updates),
+                "chats": [chat.snapshot() for chat in self.chats.values()],
+                "callback_queries": dict(self.callback_queries),
+                "webhook": asdict(self.webhook) if self.webhook else None,
+                "allowed_updates": self.allowed_updates, "commands": list(self.commands),
+                "limits": asdict(self.limits)}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Take over a snapshot (flood counters start empty)."""
+        chats = {c["chat_id"]: ChatLog.restored(c) for c in data["chats"]}
+        webhook = Webhook(**data["webhook"]) if data["webhook"] else None
+        limits = Limits(**data["limits"])
+        self.reset()
+        self._update_ids.restore(data["last_update_id"])
+        self.updates = list(data["updates"])
+        self.chats = chats
+        self.callback_queries = dict(data["callback_queries"])
+        self.webhook, self.limits = webhook, limits
+        self.allowed_updates = data["allowed_updates"]
+        self.commands = list(data["commands"])
 
     def confirm(self, offset: int) -> None:
         """Apply getUpdates' offset: forget confirmed updates (negative: keep the last -offset)."""

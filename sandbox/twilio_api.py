@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import hmac
+import copy
 import logging
-import secrets
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -22,6 +22,7 @@ from typing import Any, Callable
 import requests
 from flask import Blueprint, Response, jsonify, make_response, request
 
+from sandbox.ids import twilio_sid
 from sandbox.twilio_signing import signature_headers
 from sandbox.world import World
 
@@ -104,7 +105,7 @@ class TwilioSandbox:
     @staticmethod
     def new_sid(prefix: str) -> str:
         """A Twilio-shaped SID: two letters and 32 hex digits."""
-        return prefix + secrets.token_hex(16)
+        return twilio_sid(prefix)
 
     def reset(self) -> None:
         """Forget everything but the configuration; the account's Verify service exists again."""
@@ -118,6 +119,29 @@ class TwilioSandbox:
             self.services[self.keys.verify_service_sid] = {
                 "sid": self.keys.verify_service_sid, "friendly_name": "Payfriend", "code_length": 6,
                 "psd2_enabled": None, "created": now, "updated": now}
+
+    def snapshot(self) -> dict[str, Any]:
+        """Messages, opt-outs, Verify resources and the knobs as plain JSON data (not the request log)."""
+        with self.world.lock:
+            return copy.deepcopy({
+                "config": asdict(self.config), "messages": self.messages, "opted_out": sorted(self.opted_out),
+                "services": self.services, "verifications": self.verifications,
+                "entities": list(self.entities.values()), "factors": self.factors,
+                "challenges": self.challenges, "webhooks": self.webhooks})
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Take over a snapshot."""
+        data = copy.deepcopy(data)
+        config = TwilioConfig(**data["config"])
+        entities = {(e["service_sid"], e["identity"]): e for e in data["entities"]}
+        for v in data["verifications"].values():
+            v["sends"] = [tuple(send) for send in v["sends"]]
+        with self.world.lock:
+            self.config = config
+            self.messages, self.services = data["messages"], data["services"]
+            self.opted_out = set(data["opted_out"])
+            self.verifications, self.entities, self.factors = data["verifications"], entities, data["factors"]
+            self.challenges, self.webhooks = data["challenges"], data["webhooks"]
 
     def psd2(self, service: dict[str, Any]) -> bool:
         """Whether a service runs in PSD2 mode (the account's service follows the config)."""
@@ -229,4 +253,5 @@ def create_blueprint(world: World, config: TwilioConfig | None = None) -> Bluepr
     twilio_messaging.register(bp, sandbox)
     twilio_verify.register(bp, sandbox)
     world.on_reset.append(sandbox.reset)
+    world.stand_ins["twilio"] = sandbox
     return bp

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-import itertools
+import logging
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Protocol
 
+from sandbox.ids import IncreasingIds, twilio_sid
 from sandbox.telegram_state import TelegramState
+
+log = logging.getLogger(__name__)
 
 SERVICES = ("authy", "verify", "messaging", "telegram")
 FAULT_MODES = ("none", "down", "slow", "error", "drop-callback", "duplicate-callback")
+SNAPSHOT_FORMAT = 1
+
+
+class StandIn(Protocol):
+    """A stand-in that keeps state of its own beside the World, saved with it."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """Its state as plain JSON data (called with the world's lock held)."""
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Replace its state with a snapshot (called with the world's lock held)."""
 
 
 @dataclass
@@ -96,13 +110,16 @@ class World:
         self.slow_seconds = 3.0  # how long a service in "slow" mode stalls each request
         # Called (outside the lock) by reset(), so each stand-in can clear its own state.
         self.on_reset: list[Callable[[], None]] = []
+        # Stand-ins with state of their own register here by name, so snapshot() and restore() reach them.
+        self.stand_ins: dict[str, StandIn] = {}
         self.telegram = TelegramState()
-        self._ids = itertools.count(1)
-        self._next_telegram_id = itertools.count(700_000_001)
+        self._ids = IncreasingIds()
+        self._telegram_user_ids = IncreasingIds()
 
     def next_id(self) -> int:
-        """A process-wide increasing number for ids."""
-        return next(self._ids)
+        """An increasing number for ids; never repeats, not even across runs."""
+        with self.lock:
+            return self._ids.next()
 
     def touch(self) -> None:
         """Record a change and wake every waiter (call with the lock held)."""
@@ -114,7 +131,7 @@ class World:
         with self.lock:
             person = self.people.get(phone)
             if person is None:
-                person = Person(phone=phone, name=name, telegram_user_id=next(self._next_telegram_id))
+                person = Person(phone=phone, name=name, telegram_user_id=self._telegram_user_ids.next())
                 self.people[phone] = person
                 self.touch()
             return person
@@ -127,7 +144,7 @@ class World:
     def deliver_sms(self, to: str, from_: str, body: str, sid: str | None = None) -> Sms:
         """Put an SMS into `to`'s inbox."""
         with self.lock:
-            sms = Sms(sid or f"SM{self.next_id():032x}", to, from_, body, self.clock(), "inbound")
+            sms = Sms(sid or twilio_sid("SM"), to, from_, body, self.clock(), "inbound")
             self.sms.append(sms)
             self.touch()
             return sms
@@ -135,7 +152,7 @@ class World:
     def person_sends_sms(self, phone: str, body: str, to: str | None = None) -> Sms:
         """Record an SMS the person writes (to the Payfriend number unless `to` is given)."""
         with self.lock:
-            sms = Sms(f"SM{self.next_id():032x}", to or self.keys.twilio_phone_number, phone, body,
+            sms = Sms(twilio_sid("SM"), to or self.keys.twilio_phone_number, phone, body,
                       self.clock(), "outbound")
             self.sms.append(sms)
             self.touch()
@@ -170,8 +187,9 @@ class World:
         """Sleep like a slow service (slow_seconds by default); cut short by stop()."""
         self.telegram.stopping.wait(self.slow_seconds if seconds is None else seconds)
 
-    def reset(self) -> None:
-        """Forget people, messages, approvals and faults; keep keys, console URLs and the webhook."""
+    def reset(self) -> list[str]:
+        """Forget people, messages, approvals and faults (keep keys, console URLs, the webhook, the ids'
+        progress), then run every on_reset hook; returns what went wrong in hooks that failed."""
         with self.lock:
             self.people.clear()
             self.sms.clear()
@@ -179,8 +197,44 @@ class World:
             self.faults = {s: "none" for s in SERVICES}
             self.telegram.reset()
             self.touch()
+        errors = []
         for hook in list(self.on_reset):
-            hook()
+            try:
+                hook()
+            except Exception as exc:  # one failing hook must not keep the others from clearing their part
+                log.exception("sandbox: a reset hook failed")
+                errors.append(f"{type(exc).__name__}: {exc}")
+        return errors
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything worth keeping across runs, as plain JSON data (faults and flood counters are not)."""
+        with self.lock:
+            return {"format": SNAPSHOT_FORMAT,
+                    "ids": {"ids": self._ids.snapshot(), "telegram_user_ids": self._telegram_user_ids.snapshot()},
+                    "people": [asdict(p) for p in self.people.values()],
+                    "sms": [asdict(m) for m in self.sms],
+                    "approvals": [asdict(a) for a in self.approvals.values()],
+                    "callbacks": dict(self.callbacks),
+                    "telegram": self.telegram.snapshot(),
+                    "stand_ins": {name: stand_in.snapshot() for name, stand_in in self.stand_ins.items()}}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Take over a snapshot; raises (KeyError, TypeError, ValueError) when it is not one."""
+        if data.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"unknown snapshot format {data.get('format')!r}")
+        people = {p["phone"]: Person(**p) for p in data["people"]}
+        sms = [Sms(**m) for m in data["sms"]]
+        approvals = {a["id"]: Approval(**a) for a in data["approvals"]}
+        with self.lock:
+            self.people, self.sms, self.approvals = people, sms, approvals
+            self.callbacks.update({k: v for k, v in data["callbacks"].items() if k in self.callbacks})
+            self._ids.restore(data["ids"]["ids"])
+            self._telegram_user_ids.restore(data["ids"]["telegram_user_ids"])
+            self.telegram.restore(data["telegram"])
+            for name, stand_in in self.stand_ins.items():
+                if name in data["stand_ins"]:
+                    stand_in.restore(data["stand_ins"][name])
+            self.touch()
 
     def stop(self) -> None:
         """Wake every waiter for good (server shutdown): long polls return, workers end."""

@@ -316,7 +316,19 @@ function wire() {
   $("start-bot").addEventListener("click", () => api("POST", "/telegram/send", { phone: state.phone, text: "/start" }).catch(showError));
   $("share-contact").addEventListener("click", () => api("POST", "/telegram/share-contact", { phone: state.phone }).catch(showError));
   $("block-bot").addEventListener("click", () => api("POST", "/telegram/block", { phone: state.phone }).catch(showError));
+  $("reset-sandbox").addEventListener("click", resetSandbox);
   setInterval(tickExpiry, 1000);
+}
+
+async function resetSandbox() {
+  if (!confirm("Reset the sandbox? Everyone, every chat, SMS and approval is forgotten, and Payfriend's database is emptied.")) return;
+  try {
+    await api("POST", "/reset");
+    state.phone = "";
+    localStorage.removeItem("payfriend.phone");
+    await refresh();
+    toast("The sandbox and Payfriend's database are empty.");
+  } catch (err) { showError(err); }
 }
 
 wire();
