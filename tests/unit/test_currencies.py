@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from bot import currency_symbols
 from bot.core.grammar import GrammarContext, currency_word
 from bot.core.money import Money
-from bot.currencies import currency_catalog, currency_digits, format_money, grammar_context
+from bot.currencies import (currency_catalog, currency_digits, format_money, grammar_context,
+                            render_symbol_module, scan_symbol_table)
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"
@@ -90,3 +92,15 @@ def test_nothing_is_read_from_cldr_at_import_time():
     code = ("import bot.currencies as c, bot.parsing; "
             "assert c._cldr.cache_info().currsize == 0 and c.currency_catalog.cache_info().currsize == 0")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
+def test_the_catalog_loads_a_handful_of_locales_not_all_of_cldr():
+    code = ("import babel.localedata as data, bot.currencies as c; c.currency_catalog('USD'); "
+            "assert len(data._cache) < 10, sorted(data._cache)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
+def test_the_stored_symbol_table_is_what_cldr_says_today():
+    stored = Path(currency_symbols.__file__).read_text(encoding="utf-8")
+    fresh = render_symbol_module(scan_symbol_table())
+    assert fresh == stored, "bot/currency_symbols.py is stale: run scripts/gen_currency_symbols.py"
