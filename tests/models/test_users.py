@@ -61,9 +61,13 @@ def test_telegram_id_and_phone_are_unique(uow_factory, field):
 
 def test_many_users_without_phone_or_telegram(uow_factory):
     with uow_factory() as uow:
-        for _ in range(3):
-            uow.users.add(new_user(phone=None, telegram_user_id=None))
+        added = [uow.users.add(new_user(phone=None, telegram_user_id=None)) for _ in range(3)]
         uow.commit()
+    assert len({user.id for user in added}) == 3  # NULLs do not collide under the unique constraints
+    with uow_factory() as uow:
+        stored = [uow.users.get(user.id) for user in added]
+    assert stored == added
+    assert all(user.phone is None and user.telegram_user_id is None for user in stored)
 
 
 def test_created_at_round_trips_as_aware_utc(uow_factory):

@@ -217,7 +217,7 @@ def test_one_open_payment_at_a_time(world):
 def test_bad_input_gets_a_reply_with_an_example(world):
     person = ready_person(world)
     person.says("send $0 to Neville")
-    assert "send $20 to Neville" in person.last().lower() or "Try" in person.last()
+    assert "more than zero" in person.last() and "Try: send $20 to Neville" in person.last()
 
 
 # ---------------------------------------------------------------- outbox
