@@ -6,7 +6,7 @@ import secrets
 import time
 
 ID_EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z
-IDS_PER_SECOND = 10  # a run may hand out this many ids per second of its life before the next run's floor
+IDS_PER_SECOND = 10  # a run handing out fewer ids than this per second of its life ends below the next run's floor
 ID_CEILING = 2**31 - 1  # Telegram and Authy ids fit a signed 32-bit integer
 FLOOR_CEILING = ID_CEILING - 2**26  # the floor stops rising here (mid 2031), leaving room to count on
 RESTORE_GAP = 1000  # jump after a restore: ids handed out after the last save are never handed out again
@@ -15,7 +15,7 @@ RESTORE_GAP = 1000  # jump after a restore: ids handed out after the last save a
 def clock_floor(now: float | None = None) -> int:
     """The smallest id a fresh counter may start at now: grows with the wall clock, stays below 2**31."""
     seconds = (time.time() if now is None else now) - ID_EPOCH
-    return min(max(int(seconds), 0) * IDS_PER_SECOND, FLOOR_CEILING) + 1
+    return min(max(int(seconds * IDS_PER_SECOND), 0), FLOOR_CEILING) + 1
 
 
 class IncreasingIds:
