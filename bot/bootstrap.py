@@ -18,7 +18,8 @@ from bot.core.entities import Channel, InboundMessage
 from bot.currencies import format_money, grammar_context
 from bot.core.grammar import parse
 from bot.ports import Authenticator, Messenger
-from bot.scheduler import OutboxWorkers, PaymentTimers
+from bot import jobs
+from bot.scheduler import JobWorkers, OutboxWorkers, PaymentTimers
 from bot.services import ServiceConfig, Services
 from bot.settings import Settings
 from bot.phones import normalize_phone
@@ -65,6 +66,7 @@ class Container:
     messengers: dict[Channel, Messenger]
     timers: PaymentTimers
     outbox: OutboxWorkers
+    jobs: JobWorkers
     telegram: Any = None  # TelegramGateway, when a Telegram token is configured
     sandbox: Any = None  # RunningSandbox, when this process started one
     web_server: BaseWSGIServer | None = None
@@ -229,6 +231,7 @@ def build(settings: Settings, *, sandbox_url: str | None = None) -> Container:
         default_currency=settings.default_currency,
         low_value_exemption=settings.sca_low_value_exemption,
         rates_to_eur=settings.rates_to_eur(),
+        call_timeout_seconds=settings.http_timeout_seconds,
     )
     services = Services(uow=uow_factory, authenticator=authenticator, clock=UtcClock(), config=config,
                         parse=parse_text, format_money=format_money, normalize_phone=normalize_phone,
@@ -241,10 +244,17 @@ def build(settings: Settings, *, sandbox_url: str | None = None) -> Container:
                                    services.handle_inbound, polling=settings.telegram_mode == "polling")
     messengers = build_messengers(settings, keys, telegram)
     outbox = OutboxWorkers(lambda: services.deliver_outbox(messengers))
-    services.kick_outbox = outbox.kick
+    job_workers = JobWorkers(lambda limit: jobs.claim(services, limit), lambda job: jobs.run(services, job))
+    services.settler = telegram
+
+    def wake() -> None:
+        outbox.kick()
+        job_workers.kick()
+
+    services.wake = wake
     timers.bind(fallback=services.run_fallback, expiry=services.run_expiry, sweep=services.sweep)
     container = Container(settings=settings, keys=keys, services=services, authenticator=authenticator,
-                          messengers=messengers, timers=timers, outbox=outbox, telegram=telegram,
+                          messengers=messengers, timers=timers, outbox=outbox, jobs=job_workers, telegram=telegram,
                           polling=telegram is not None and settings.telegram_mode == "polling")
     container._stoppers.append(engine.dispose)
     return container
@@ -302,6 +312,8 @@ def start_worker(container: Container) -> None:
     log.info("re-armed the timers of %d pending payments", rearmed)
     container.outbox.start()
     container._stoppers.append(container.outbox.stop)
+    container.jobs.start()
+    container._stoppers.append(container.jobs.stop)
 
 
 def start_telegram(container: Container, *, web: bool, worker: bool) -> None:

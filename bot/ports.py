@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.core.entities import OutboxMessage, Payment, User
+from bot.core.jobs import Job, JobKind
 from bot.core.payment import State, Step
 
 
@@ -108,6 +109,28 @@ class OutboxRepository(Protocol):
     def mark_failed(self, message_id: int, error: str, now: datetime) -> None: ...
 
 
+class JobRepository(Protocol):
+    """Outside calls to make, each claimed by one worker at a time through a lease."""
+
+    def add(self, job: Job) -> Job: ...
+
+    def waiting(self, limit: int) -> list[Job]:
+        """Jobs not yet done nor given up, oldest first (for operators and tests)."""
+        ...
+
+    def claim_due(self, now: datetime, leases: dict[JobKind, datetime], limit: int) -> list[Job]:
+        """Lease due jobs (guarded update); a job of kind K is held until leases[K]."""
+        ...
+
+    def complete(self, job_id: int, now: datetime) -> bool:
+        """Mark the job done and drop its payload; False if it had already ended."""
+        ...
+
+    def retry(self, job_id: int, error: str, run_at: datetime) -> None: ...
+
+    def give_up(self, job_id: int, error: str, now: datetime) -> bool: ...
+
+
 class ReceiptRepository(Protocol):
     """Dedupe keys of inbound messages and callbacks already handled."""
 
@@ -122,6 +145,7 @@ class UnitOfWork(Protocol):
     users: UserRepository
     payments: PaymentRepository
     outbox: OutboxRepository
+    jobs: JobRepository
     receipts: ReceiptRepository
 
     def __enter__(self) -> "UnitOfWork": ...
@@ -155,6 +179,12 @@ class Messenger(Protocol):
     """Sends one outbox message on its channel; raises DeliveryError."""
 
     def deliver(self, message: OutboxMessage) -> None: ...
+
+
+class ButtonSettler(Protocol):
+    """Answers a pressed inline button and takes the buttons away (Telegram); raises DeliveryError."""
+
+    def settle_button(self, callback_id: str, chat_id: int, message_id: int | None) -> None: ...
 
 
 class AuthenticatorUnavailable(Exception):

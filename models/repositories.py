@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, case, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.core.entities import Button, Channel, OutboxMessage, Payment, Registration, User
+from bot.core.jobs import Job, JobKind
 from bot.core.money import Money
 from bot.core.payment import TRANSITIONS, IllegalTransition, State, Step
-from models.tables import outbox, payments, receipts, users
+from models.tables import jobs, outbox, payments, receipts, users
 
 # Payment attributes a transition may set alongside state and step. Terms are not among them.
 TRANSITION_FIELDS = frozenset({
@@ -218,6 +219,60 @@ class SqlOutboxRepository:
                         .values(next_attempt_at=None, leased_until=None, **values))
 
 
+class SqlJobRepository:
+    """Outside calls to make, claimed by one worker at a time through a lease."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, job: Job) -> Job:
+        """Insert the job; sets and returns it with its id."""
+        values = {"kind": JobKind(job.kind).value, "payload": job.payload, "attempts": job.attempts,
+                  "created_at": job.created_at, "run_at": job.run_at}
+        job.id = self._c.execute(insert(jobs).values(values)).inserted_primary_key[0]
+        return job
+
+    def waiting(self, limit: int) -> list[Job]:
+        """Jobs not yet done nor given up, oldest first (for operators and tests)."""
+        rows = self._c.execute(select(jobs).where(jobs.c.run_at.is_not(None)).order_by(jobs.c.id).limit(limit)).all()
+        return [_job_from(r) for r in rows]
+
+    def claim_due(self, now: datetime, leases: dict[JobKind, datetime], limit: int) -> list[Job]:
+        """Lease up to `limit` due jobs in one statement; each kind's lease ends at leases[kind].
+
+        One guarded UPDATE ... RETURNING (FOR UPDATE SKIP LOCKED on PostgreSQL): two workers never
+        hold the same job. Commit before running the jobs so that the leases are visible.
+        """
+        due = and_(jobs.c.run_at <= now, or_(jobs.c.leased_until.is_(None), jobs.c.leased_until <= now))
+        candidates = select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
+        if self._c.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        lease = case(*((jobs.c.kind == kind.value, until) for kind, until in leases.items()),
+                     else_=max(leases.values()))
+        statement = (update(jobs).where(jobs.c.id.in_(candidates), due)
+                     .values(leased_until=lease, attempts=jobs.c.attempts + 1).returning(*jobs.c))
+        rows = self._c.execute(statement).all()
+        return sorted((_job_from(r) for r in rows), key=lambda j: j.id or 0)
+
+    def complete(self, job_id: int, now: datetime) -> bool:
+        """Mark the job done and forget its payload (it may hold a typed code); False if it already ended."""
+        return self._end(job_id, done_at=now)
+
+    def retry(self, job_id: int, error: str, run_at: datetime) -> None:
+        """Release the lease and make the job due again at `run_at`."""
+        self._c.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.run_at.is_not(None))
+                        .values(run_at=run_at, leased_until=None, last_error=error))
+
+    def give_up(self, job_id: int, error: str, now: datetime) -> bool:
+        """End the job for good without success."""
+        return self._end(job_id, failed_at=now, last_error=error)
+
+    def _end(self, job_id: int, **values: object) -> bool:
+        result = self._c.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.run_at.is_not(None))
+                                 .values(run_at=None, leased_until=None, payload={}, **values))
+        return result.rowcount == 1
+
+
 class SqlReceiptRepository:
     """Dedupe keys of inbound messages and callbacks already handled."""
 
@@ -309,3 +364,10 @@ def _outbox_from(row: Row[Any]) -> OutboxMessage:
         attempts=m["attempts"], next_attempt_at=m["next_attempt_at"],
         delivered_at=m["delivered_at"], failed_at=m["failed_at"], last_error=m["last_error"],
     )
+
+
+def _job_from(row: Row[Any]) -> Job:
+    m = row._mapping
+    return Job(id=m["id"], kind=JobKind(m["kind"]), payload=dict(m["payload"] or {}), run_at=m["run_at"],
+               created_at=m["created_at"], attempts=m["attempts"], leased_until=m["leased_until"],
+               done_at=m["done_at"], failed_at=m["failed_at"], last_error=m["last_error"])

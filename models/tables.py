@@ -1,4 +1,4 @@
-"""The schema: users, payments, the outbox and inbound receipts (SQLAlchemy Core tables)."""
+"""The schema: users, payments, the outbox, jobs and inbound receipts (SQLAlchemy Core tables)."""
 
 from __future__ import annotations
 
@@ -127,6 +127,27 @@ outbox = Table(
     CheckConstraint(_one_of("channel", ("telegram", "sms")), name="channel"),
     Index("ix_outbox_due", "next_attempt_at"),
     Index("ix_outbox_recipient", "channel", "recipient", "id"),
+)
+
+JOB_KINDS = ("start_phone_check", "check_phone_code", "register", "send_push", "send_code", "check_code",
+             "fetch_decision", "expire", "settle_button")
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime, nullable=False),
+    # Set while the job still has to run, NULL once done or given up (as in the outbox).
+    Column("run_at", UtcDateTime, nullable=True),
+    Column("leased_until", UtcDateTime, nullable=True),
+    Column("done_at", UtcDateTime, nullable=True),
+    Column("failed_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    CheckConstraint(_one_of("kind", JOB_KINDS), name="kind"),
+    Index("ix_jobs_due", "run_at"),
 )
 
 receipts = Table(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine
 
 from models.repositories import (
+    SqlJobRepository,
     SqlOutboxRepository,
     SqlPaymentRepository,
     SqlReceiptRepository,
@@ -18,6 +19,7 @@ class SqlUnitOfWork:
     users: SqlUserRepository
     payments: SqlPaymentRepository
     outbox: SqlOutboxRepository
+    jobs: SqlJobRepository
     receipts: SqlReceiptRepository
 
     def __init__(self, engine: Engine) -> None:
@@ -31,6 +33,7 @@ class SqlUnitOfWork:
         self.users = SqlUserRepository(connection)
         self.payments = SqlPaymentRepository(connection)
         self.outbox = SqlOutboxRepository(connection)
+        self.jobs = SqlJobRepository(connection)
         self.receipts = SqlReceiptRepository(connection)
         return self
 

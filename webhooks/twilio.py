@@ -35,10 +35,10 @@ def inbound_sms():
 
 @blueprint.post("/webhooks/twilio/verify")
 def verify_event():
-    """A Verify Push challenge changed; the challenge is fetched again before anything is decided."""
+    """A Verify Push challenge changed; a job fetches the challenge again before anything is decided."""
     _require_signature()
     event = container().verify_event(request.form)
     if event is None or event.get("request_id") is None or event.get("decision") is None:
         return jsonify(result="ignored"), 200
-    outcome = container().services.record_fetched_decision(event["request_id"], event["dedupe_key"])
-    return jsonify(result=outcome), 503 if outcome == "unavailable" else 200
+    outcome = container().services.accept_push_event(event["request_id"], event["dedupe_key"])
+    return jsonify(result=outcome), 200

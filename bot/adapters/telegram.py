@@ -35,7 +35,8 @@ def to_inbound(update: Update) -> InboundMessage | None:
         if chat is None or chat.type != "private":
             return None
         return InboundMessage(Channel.TELEGRAM, str(query.from_user.id), key, chat_id=chat.id,
-                              button=query.data or "")
+                              button=query.data or "", callback_id=query.id,
+                              message_id=query.message.message_id if query.message is not None else None)
     message = update.message
     if message is None or message.from_user is None or message.chat.type != "private":
         return None
@@ -160,8 +161,6 @@ class TelegramGateway:
     # ---------------------------------------------------------------- inbound
 
     async def _handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.callback_query is not None:
-            await self._settle_button(update)
         inbound = to_inbound(update)
         if inbound is None:
             return
@@ -180,27 +179,12 @@ class TelegramGateway:
             return False
         if update is None:
             return False
-        if update.callback_query is not None and self._loop is not None:
-            asyncio.run_coroutine_threadsafe(self._settle_button(update), self._loop)
         inbound = to_inbound(update)
         if inbound is not None:
             # Striped locks: one chat's updates never run side by side, and memory stays bounded.
             with self._thread_locks[hash(inbound.sender) % len(self._thread_locks)]:
                 self._on_inbound(inbound)
         return True
-
-    async def _settle_button(self, update: Update) -> None:
-        """Acknowledge a button press and take the buttons away, so the same choice cannot be made twice."""
-        assert self._app is not None and update.callback_query is not None
-        query = update.callback_query
-        try:
-            await self._app.bot.answer_callback_query(query.id)
-            if query.message is not None:
-                await self._app.bot.edit_message_reply_markup(chat_id=query.message.chat.id,
-                                                              message_id=query.message.message_id,
-                                                              reply_markup=None)
-        except TelegramError as exc:
-            log.info("could not settle a button press: %s", exc)
 
     # ---------------------------------------------------------------- outbound
 
@@ -222,6 +206,18 @@ class TelegramGateway:
         bot = self._bot()
         self._call(bot.send_message(chat_id=int(message.recipient), text=message.text,
                                     reply_markup=reply_markup(message)))
+
+    def settle_button(self, callback_id: str, chat_id: int, message_id: int | None) -> None:
+        """Answer a button press and take its buttons away, so the same choice cannot be made twice."""
+        bot = self._bot()
+        try:
+            self._call(bot.answer_callback_query(callback_id))
+        except DeliveryError as exc:
+            if exc.retry_after is not None or not exc.permanent:
+                raise
+            log.info("button press not answered (too old?): %s", exc)  # the buttons still go
+        if message_id is not None:
+            self._call(bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None))
 
     def set_webhook(self, url: str, secret: str) -> None:
         """Register our webhook with Telegram, with its secret token."""

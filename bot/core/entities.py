@@ -118,4 +118,6 @@ class InboundMessage:
     contact_phone: str | None = None  # a shared contact's number (Telegram)
     contact_user_id: int | None = None  # whose contact it is
     button: str | None = None  # callback data of a pressed inline button
+    callback_id: str | None = None  # the press to answer (Telegram callback query id)
+    message_id: int | None = None  # the message whose button was pressed
     keyword: str | None = None  # stop/start/help, when the SMS provider already recognised one

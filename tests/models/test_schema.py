@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 from models import migrate
 from models.tables import metadata
 
-TABLES = {"users", "payments", "outbox", "receipts"}
+TABLES = {"users", "payments", "outbox", "jobs", "receipts"}
 
 
 def _diffs(engine) -> list:
@@ -51,7 +51,7 @@ def test_upgrade_is_idempotent_and_downgrade_empties(database_url, engine):
     migrate.upgrade(database_url)
     migrate.upgrade(database_url)
     head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
-    assert migrate.current(database_url) == head == "0002"
+    assert migrate.current(database_url) == head == "0003"
     migrate.downgrade(database_url, "base")
     assert migrate.current(database_url) is None
     assert not TABLES & set(inspect(engine).get_table_names())

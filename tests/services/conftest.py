@@ -12,6 +12,7 @@ from bot.core.grammar import parse
 from bot.currencies import format_money, grammar_context
 from bot.phones import normalize_phone
 from bot.services import ServiceConfig, Services
+from tests.jobs_inline import run_jobs_now
 from tests.services.fakes import FakeAuthenticator, FakeClock, FakeTimers, FakeUnitOfWork, RecordingMessenger, Store
 
 
@@ -38,6 +39,7 @@ def world() -> World:
     services = Services(uow=lambda: FakeUnitOfWork(store), authenticator=auth, clock=clock, config=config,
                         parse=lambda text, cur: parse(text, ctx), format_money=format_money,
                         normalize_phone=normalize_phone, new_payment_id=lambda: f"pay_{next(ids)}", timers=timers)
+    services.wake = run_jobs_now(services)
     return World(services, store, auth, clock, timers, RecordingMessenger(), RecordingMessenger())
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from bot.core.entities import OutboxMessage, Payment, User
+from bot.core.jobs import Job, JobKind
 from bot.core.payment import State, Step
 from bot.ports import AuthenticatorUnavailable, CodeBinding, PushRequest
 
@@ -34,6 +35,7 @@ class Store:
     outbox: dict[int, OutboxMessage] = field(default_factory=dict)
     receipts: set[str] = field(default_factory=set)
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    jobs: dict[int, Job] = field(default_factory=dict)
 
 
 class _Users:
@@ -143,6 +145,46 @@ class _Outbox:
         m.failed_at = now
 
 
+class _Jobs:
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    def add(self, job: Job) -> Job:
+        job.id = next(self.s.ids)
+        self.s.jobs[job.id] = copy.deepcopy(job)
+        return job
+
+    def waiting(self, limit: int) -> list[Job]:
+        return [copy.deepcopy(j) for j in sorted(self.s.jobs.values(), key=lambda j: j.id or 0)
+                if j.run_at is not None][:limit]
+
+    def claim_due(self, now: datetime, leases: dict[JobKind, datetime], limit: int) -> list[Job]:
+        due = sorted((j for j in self.s.jobs.values()
+                      if j.run_at is not None and j.run_at <= now and (j.leased_until is None or j.leased_until <= now)),
+                     key=lambda j: (j.run_at, j.id or 0))
+        for j in due[:limit]:
+            j.leased_until, j.attempts = leases[j.kind], j.attempts + 1
+        return [copy.deepcopy(j) for j in due[:limit]]
+
+    def complete(self, job_id: int, now: datetime) -> bool:
+        return self._end(job_id, done_at=now)
+
+    def retry(self, job_id: int, error: str, run_at: datetime) -> None:
+        j = self.s.jobs[job_id]
+        if j.run_at is not None:
+            j.run_at, j.leased_until, j.last_error = run_at, None, error
+
+    def give_up(self, job_id: int, error: str, now: datetime) -> bool:
+        return self._end(job_id, failed_at=now, last_error=error)
+
+    def _end(self, job_id: int, **values: object) -> bool:
+        j = self.s.jobs[job_id]
+        if j.run_at is None:
+            return False
+        self.s.jobs[job_id] = replace(j, run_at=None, leased_until=None, payload={}, **values)
+        return True
+
+
 class _Receipts:
     def __init__(self, s: Store) -> None:
         self.s = s
@@ -162,9 +204,11 @@ class FakeUnitOfWork:
 
     def __enter__(self) -> "FakeUnitOfWork":
         self.work = Store(copy.deepcopy(self.store.users), copy.deepcopy(self.store.payments),
-                          copy.deepcopy(self.store.outbox), set(self.store.receipts), self.store.ids)
+                          copy.deepcopy(self.store.outbox), set(self.store.receipts), self.store.ids,
+                          copy.deepcopy(self.store.jobs))
         self.users, self.payments = _Users(self.work), _Payments(self.work)
         self.outbox, self.receipts = _Outbox(self.work), _Receipts(self.work)
+        self.jobs = _Jobs(self.work)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -173,6 +217,7 @@ class FakeUnitOfWork:
     def commit(self) -> None:
         self.store.users, self.store.payments = self.work.users, self.work.payments
         self.store.outbox, self.store.receipts = self.work.outbox, self.work.receipts
+        self.store.jobs = self.work.jobs
         self.__enter__()
 
 

@@ -10,6 +10,7 @@ import pytest
 from bot.bootstrap import Container, build
 from models.migrate import upgrade
 from sandbox.server import RunningSandbox
+from tests.jobs_inline import run_jobs_now
 from tests.webhooks.support import WebApp, webhook_settings
 from webhooks.app import create_app
 
@@ -22,6 +23,7 @@ def start_app(database_url: str, sandbox: RunningSandbox) -> Iterator[Callable[.
 
     def start(**overrides: Any) -> WebApp:
         container = build(webhook_settings(database_url, sandbox.url, **overrides), sandbox_url=sandbox.url)
+        container.services.wake = run_jobs_now(container.services)  # what the worker would do, before the answer
         built.append(container)
         return WebApp(container, create_app(container).test_client(), sandbox)
 

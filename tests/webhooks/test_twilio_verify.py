@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from werkzeug.test import TestResponse
 
 from bot.core.entities import Payment
+from bot.core.jobs import JobKind, retry_delay
+from bot.jobs import drain
 from bot.core.payment import State, Step
 from bot.ports import PushRequest
 from tests.webhooks.support import LOCAL, VERIFY_PATH, WebApp, twilio_headers
@@ -72,7 +76,7 @@ def test_an_approval_event_for_a_challenge_verify_still_has_pending_changes_noth
 
     response = post_signed(app, app.verify_event(payment, "challenge.approved"))
 
-    assert (response.status_code, response.get_json()) == (200, {"result": "ignored"})
+    assert (response.status_code, response.get_json()) == (200, {"result": "accepted"})
     assert still_waiting(app, payment)
     assert len(app.outbox()) == messages
 
@@ -85,8 +89,8 @@ def test_a_signed_event_applies_what_verify_says_once(app: WebApp, payment: Paym
     first = post_signed(app, event)
     replay = post_signed(app, event)
 
-    assert (first.status_code, first.get_json()) == (200, {"result": "applied"})
-    assert (replay.status_code, replay.get_json()) == (200, {"result": "duplicate"})
+    assert (first.status_code, first.get_json()) == (200, {"result": "accepted"})
+    assert (replay.status_code, replay.get_json()) == (200, {"result": "accepted"})
     stored = app.payment(payment.id)
     assert (stored.state, stored.decided_by) == (State.APPROVED, "push")
     assert [m.text for m in app.outbox()[messages:]] == ["Done: $20.00 to Neville is approved."]
@@ -97,38 +101,43 @@ def test_the_event_type_is_not_trusted_the_fetched_challenge_is(app: WebApp, pay
 
     response = post_signed(app, app.verify_event(payment, "challenge.approved"))
 
-    assert (response.status_code, response.get_json()) == (200, {"result": "applied"})
+    assert (response.status_code, response.get_json()) == (200, {"result": "accepted"})
     assert app.payment(payment.id).state is State.DENIED
 
 
 def test_a_later_event_does_not_change_a_decided_payment(app: WebApp, payment: Payment) -> None:
     app.decide_in_app(challenge_sid(payment), "approve")
-    assert post_signed(app, app.verify_event(payment)).get_json() == {"result": "applied"}
+    assert post_signed(app, app.verify_event(payment)).get_json() == {"result": "accepted"}
+    assert app.payment(payment.id).state is State.APPROVED
     messages = len(app.outbox())
 
     response = post_signed(app, app.verify_event(payment, "challenge.denied"))
 
-    assert (response.status_code, response.get_json()) == (200, {"result": "ignored"})
+    assert (response.status_code, response.get_json()) == (200, {"result": "accepted"})
     assert app.payment(payment.id).state is State.APPROVED
     assert len(app.outbox()) == messages
 
 
-def test_when_verify_cannot_be_asked_twilio_is_told_to_retry_and_the_retry_applies(app: WebApp,
-                                                                                   payment: Payment) -> None:
+def test_when_verify_cannot_be_asked_the_job_asks_again_later_and_applies(app: WebApp, payment: Payment) -> None:
     app.decide_in_app(challenge_sid(payment), "approve")
     event = app.verify_event(payment)
     app.set_fault("verify", "down")
 
-    unavailable = post_signed(app, event)
+    accepted = post_signed(app, event)
 
-    assert (unavailable.status_code, unavailable.get_json()) == (503, {"result": "unavailable"})
+    assert (accepted.status_code, accepted.get_json()) == (200, {"result": "accepted"})
     assert still_waiting(app, payment)
+    with app.container.services.uow() as uow:
+        [job] = uow.jobs.waiting(10)
+    assert (job.kind, job.attempts) == (JobKind.FETCH_DECISION, 1) and "503" in (job.last_error or "")
 
     app.set_fault("verify", "none")
-    retried = post_signed(app, event)
+    time.sleep(retry_delay(1) + 0.1)  # the retry falls due
+    drain(app.container.services)
 
-    assert (retried.status_code, retried.get_json()) == (200, {"result": "applied"})
     assert app.payment(payment.id).state is State.APPROVED
+    with app.container.services.uow() as uow:
+        assert uow.jobs.waiting(10) == []
 
 
 @pytest.mark.parametrize("event", ["factor.verified", "challenge.expired"])

@@ -1,0 +1,117 @@
+"""Authorization: push decisions from the authenticator's webhooks, and the SMS code a person types."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core import replies
+from bot.core.entities import InboundMessage, User
+from bot.core.jobs import Job, JobKind
+from bot.core.payment import Event, Step
+from bot.ports import AuthenticatorUnavailable, UnitOfWork
+from bot.services.context import Context, ReplyTo
+from bot.services.notifications import notify, reply
+from bot.services.outcomes import decide, finish
+
+log = logging.getLogger(__name__)
+
+
+def on_code(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, code: str) -> None:
+    """Digits typed by a registered person: checked against the one payment waiting for a code."""
+    assert user.id is not None
+    to = ReplyTo.message(msg)
+    waiting = uow.payments.pending_for_payer(user.id)
+    payment = waiting[0] if waiting else None
+    if payment is None:
+        reply(ctx, uow, to, replies.no_code_expected())
+        return
+    if payment.step is Step.PUSH:
+        reply(ctx, uow, to, replies.waiting_for_app(ctx.config.authenticator_label))
+        return
+    if payment.step is not Step.CODE:
+        reply(ctx, uow, to, replies.nothing_to_confirm())
+        return
+    # The attempt is counted before the code is checked, in this locked transaction: codes sent
+    # side by side cannot get more than max_code_attempts checks between them.
+    attempt = uow.payments.add_code_failure(payment.id)
+    if attempt is None or attempt > ctx.config.max_code_attempts:
+        return
+    ctx.enqueue(uow, JobKind.CHECK_CODE, payment_id=payment.id, code=code, attempt=attempt)
+
+
+def check_code(ctx: Context, job: Job) -> None:
+    """Job: check a typed code (attempt number `attempt`) against the one payment it is bound to."""
+    with ctx.uow() as uow:
+        payment = uow.payments.get(job.payload["payment_id"])
+        user = uow.users.get(payment.payer_id) if payment else None
+    if (payment is None or user is None or payment.step is not Step.CODE or user.authenticator_id is None
+            or user.phone is None):
+        return
+    try:
+        ok = ctx.authenticator.check_code(user.authenticator_id, user.phone, ctx.binding(payment, user),
+                                          job.payload["code"])
+    except AuthenticatorUnavailable:
+        with ctx.uow() as uow:
+            notify(ctx, uow, user, payment.channel, replies.service_unavailable())
+            ctx.done(uow, job)
+            uow.commit()
+        ctx.wake()
+        return
+    with ctx.uow() as uow:
+        if ok:
+            decide(ctx, uow, payment, Event.APPROVE, "code")
+        else:
+            left = ctx.config.max_code_attempts - int(job.payload["attempt"])
+            if left > 0:
+                notify(ctx, uow, user, payment.channel, replies.code_wrong(left))
+            else:
+                finish(ctx, uow, payment, Event.BLOCK, "system", f"{job.payload['attempt']} wrong codes")
+        ctx.done(uow, job)
+        uow.commit()
+    ctx.wake()
+
+
+def record_decision(ctx: Context, request_id: str, status: str, dedupe_key: str, job: Job | None = None) -> str:
+    """Apply a push decision; the first decision wins.
+
+    Returns what happened: "applied", "duplicate", "ignored" or "unknown".
+    """
+    event = {"approved": Event.APPROVE, "denied": Event.DENY}.get(status)
+    with ctx.uow() as uow:
+        if not uow.receipts.first_time(dedupe_key, ctx.clock.now()):
+            log.info("duplicate decision %s ignored", dedupe_key)
+            return "duplicate"
+        payment = uow.payments.by_push_request(request_id)
+        if payment is None or event is None:  # no receipt kept: a retry may find the request stored
+            log.info("decision %r for unknown request %s ignored", status, request_id)
+            return "unknown"
+        applied = decide(ctx, uow, payment, event, "push")
+        ctx.done(uow, job)
+        uow.commit()
+    ctx.wake()
+    if not applied:
+        log.info("late decision %r for payment %s changed nothing (it is %s)", status, payment.id,
+                 payment.state.value)
+    return "applied" if applied else "ignored"
+
+
+def accept_event(ctx: Context, request_id: str, dedupe_key: str) -> str:
+    """A webhook says a push request changed: a job asks the authenticator what was decided.
+
+    Returns "accepted", or "unknown" for a request that is not ours (nothing is asked then).
+    """
+    with ctx.uow() as uow:
+        if uow.payments.by_push_request(request_id) is None:
+            return "unknown"
+        ctx.enqueue(uow, JobKind.FETCH_DECISION, request_id=request_id, dedupe_key=dedupe_key)
+        uow.commit()
+    ctx.wake()
+    return "accepted"
+
+
+def fetch_decision(ctx: Context, job: Job) -> None:
+    """Job: fetch a push request's status and apply a decision; an unreachable authenticator retries."""
+    request_id = job.payload["request_id"]
+    status = ctx.authenticator.push_status(request_id)
+    if status in ("approved", "denied"):
+        record_decision(ctx, request_id, status, job.payload["dedupe_key"], job)

@@ -1,0 +1,99 @@
+"""What every use case works with: its ports, its settings, and the steps they all share."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable
+
+from bot.core.commands import ParseResult
+from bot.core.entities import Channel, InboundMessage, Payment, User
+from bot.core.jobs import Job, JobKind
+from bot.core.money import Money
+from bot.ports import Authenticator, ButtonSettler, Clock, CodeBinding, Timers, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """The settings the use cases need."""
+
+    fallback_seconds: float
+    expiry_seconds: float
+    fingerprint_key: bytes
+    authenticator_label: str  # shown to people: "Authy", "Twilio Verify"
+    default_currency: str = "USD"
+    low_value_exemption: bool = False
+    rates_to_eur: dict[str, Decimal] = field(default_factory=dict)
+    max_code_attempts: int = 5
+    logo_url: str | None = None
+    call_timeout_seconds: float = 5.0  # one outside call's deadline: sizes the job leases
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTo:
+    """Where an answer to a person's message goes: the chat or number it came from."""
+
+    channel: Channel
+    recipient: str  # Telegram chat id or E.164 phone
+
+    @classmethod
+    def message(cls, msg: InboundMessage) -> "ReplyTo":
+        """Answer on the channel the message came from."""
+        if msg.channel is Channel.TELEGRAM and msg.chat_id is not None:
+            return cls(msg.channel, str(msg.chat_id))
+        return cls(msg.channel, msg.sender)
+
+    def as_payload(self) -> dict[str, str]:
+        """Plain values for a job's payload."""
+        return {"channel": self.channel.value, "recipient": self.recipient}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> "ReplyTo":
+        """The inverse of as_payload."""
+        return cls(Channel(payload["channel"]), str(payload["recipient"]))
+
+
+@dataclass
+class Context:
+    """The ports and settings of this deployment, as bootstrap wired them."""
+
+    uow: UnitOfWorkFactory
+    authenticator: Authenticator
+    clock: Clock
+    config: ServiceConfig
+    parse: Callable[[str, str], ParseResult]  # (text, default currency)
+    format_money: Callable[[Money, str], str]  # (money, locale)
+    normalize_phone: Callable[[str], str | None]
+    new_payment_id: Callable[[], str]
+    timers: Timers
+    wake: Callable[[], None] = lambda: None  # something was written for the workers (outbox, jobs)
+    settler: ButtonSettler | None = None
+
+    def amount(self, payment: Payment, user: User) -> str:
+        """The payment's amount as this person reads money."""
+        return self.format_money(payment.amount, user.locale)
+
+    def binding(self, payment: Payment, user: User) -> CodeBinding:
+        """What an SMS code for this payment is bound to (dynamic linking)."""
+        amount_text = self.amount(payment, user)
+        return CodeBinding(payment_id=payment.id, payee=payment.payee, amount_text=amount_text,
+                           amount_major=payment.amount.major_str(), currency=payment.amount.currency,
+                           message=f"Payfriend: send {amount_text} to {payment.payee}")
+
+    def enqueue(self, uow: UnitOfWork, kind: JobKind, **payload: Any) -> Job:
+        """Write a job for an outside call, due now, in the caller's transaction."""
+        now = self.clock.now()
+        return uow.jobs.add(Job(id=None, kind=kind, payload=payload, run_at=now, created_at=now))
+
+    def done(self, uow: UnitOfWork, job: Job | None) -> None:
+        """Mark a job done in the transaction that applies its result (so that a repeat finds it done)."""
+        if job is not None and job.id is not None:
+            uow.jobs.complete(job.id, self.clock.now())
+
+
+def mask_phone(phone: str) -> str:
+    """Show only the last two digits of a phone number."""
+    return phone[:2] + "*" * max(0, len(phone) - 4) + phone[-2:] if len(phone) > 4 else "your phone"

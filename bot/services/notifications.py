@@ -1,0 +1,127 @@
+"""Messages to people: written to the outbox in the caller's transaction, delivered once with retries."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.core import replies
+from bot.core.entities import Button, Channel, OutboxMessage, User
+from bot.core.jobs import Job
+from bot.core.sms import to_gsm7
+from bot.ports import DeliveryError, Messenger, UnitOfWork
+from bot.services.context import Context, ReplyTo
+
+log = logging.getLogger(__name__)
+
+OUTBOX_BATCH = 5  # x the slowest send (Telegram: 4 x timeout) must stay well inside the lease
+OUTBOX_LEASE = timedelta(seconds=120)
+OUTBOX_MAX_ATTEMPTS = 8
+
+
+def reply(ctx: Context, uow: UnitOfWork, to: ReplyTo, text: str, *, buttons: list[list[Button]] | None = None,
+          request_contact: bool = False, remove_keyboard: bool = False) -> None:
+    """Answer a person in the chat or number their message came from."""
+    if to.channel is Channel.SMS:
+        text = to_gsm7(text)
+    uow.outbox.add(OutboxMessage(id=None, channel=to.channel, recipient=to.recipient, text=text,
+                                 created_at=ctx.clock.now(), buttons=buttons or [],
+                                 request_contact=request_contact, remove_keyboard=remove_keyboard))
+
+
+def reply_after(ctx: Context, job: Job | None, to: ReplyTo, text: str, **keyboard: bool) -> None:
+    """Answer in a transaction of its own after an outside call, and mark the job that made it done."""
+    with ctx.uow() as uow:
+        reply(ctx, uow, to, text, **keyboard)
+        ctx.done(uow, job)
+        uow.commit()
+    ctx.wake()
+
+
+def notify(ctx: Context, uow: UnitOfWork, user: User, channel: Channel, text: str) -> None:
+    """Tell a person something on the channel their payment started on (SMS when that chat is closed)."""
+    if channel is Channel.TELEGRAM and user.telegram_chat_id is not None and not user.telegram_blocked:
+        recipient = str(user.telegram_chat_id)
+    elif user.phone is not None and not user.sms_opted_out:
+        channel, recipient, text = Channel.SMS, user.phone, to_gsm7(text)
+    else:
+        return
+    uow.outbox.add(OutboxMessage(id=None, channel=channel, recipient=recipient, text=text,
+                                 created_at=ctx.clock.now()))
+
+
+def deliver_outbox(ctx: Context, messengers: dict[Channel, Messenger], limit: int = OUTBOX_BATCH) -> int:
+    """Deliver due outbox messages once each, with retries; returns how many were sent."""
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        batch = uow.outbox.claim_due(now, now + OUTBOX_LEASE, limit)
+        uow.commit()
+    return sum(_deliver_one(ctx, messengers, message) for message in batch)
+
+
+def _deliver_one(ctx: Context, messengers: dict[Channel, Messenger], message: OutboxMessage) -> int:
+    assert message.id is not None
+    messenger = messengers.get(message.channel)
+    try:
+        if messenger is None:
+            raise DeliveryError(f"no messenger for {message.channel.value}", permanent=True)
+        messenger.deliver(message)
+    except DeliveryError as exc:
+        _delivery_failed(ctx, message, exc)
+        return 0
+    except Exception as exc:  # an adapter bug or a stopping loop: retry later, never wedge the recipient
+        log.exception("unexpected error delivering outbox message %s", message.id)
+        _delivery_failed(ctx, message, DeliveryError(f"unexpected: {exc!r}"))
+        return 0
+    with ctx.uow() as uow:
+        uow.outbox.mark_delivered(message.id, ctx.clock.now())
+        uow.commit()
+    return 1
+
+
+def _delivery_failed(ctx: Context, message: OutboxMessage, exc: DeliveryError) -> None:
+    assert message.id is not None
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        if exc.permanent or message.attempts + 1 >= OUTBOX_MAX_ATTEMPTS:
+            uow.outbox.mark_failed(message.id, str(exc), now)
+            if exc.blocked and message.channel is Channel.TELEGRAM:
+                _telegram_blocked(ctx, uow, message.recipient)
+            elif exc.blocked and message.channel is Channel.SMS:
+                _sms_unsubscribed(uow, message.recipient)
+        else:
+            delay = exc.retry_after if exc.retry_after is not None else min(60.0, 2.0 ** message.attempts)
+            uow.outbox.mark_retry(message.id, str(exc), now + timedelta(seconds=delay))
+        uow.commit()
+    log.warning("delivery of outbox message %s failed: %s", message.id, exc)
+
+
+def _telegram_blocked(ctx: Context, uow: UnitOfWork, chat_id: str) -> None:
+    user = uow.users.by_telegram(int(chat_id))
+    if user is None or user.telegram_blocked:
+        return
+    user.telegram_blocked = True
+    uow.users.save(user)
+    if user.phone and not user.sms_opted_out:
+        uow.outbox.add(OutboxMessage(id=None, channel=Channel.SMS, recipient=user.phone,
+                                     text=replies.blocked_on_telegram(), created_at=ctx.clock.now()))
+
+
+def _sms_unsubscribed(uow: UnitOfWork, phone: str) -> None:
+    user = uow.users.by_phone(phone)
+    if user is not None and not user.sms_opted_out:
+        user.sms_opted_out = True
+        uow.users.save(user)
+
+
+def settle_button(ctx: Context, job: Job) -> None:
+    """Job: answer a button press and take its buttons away; cosmetic, so a lasting refusal ends it."""
+    if ctx.settler is None:
+        return
+    p = job.payload
+    try:
+        ctx.settler.settle_button(p["callback_id"], int(p["chat_id"]), p.get("message_id"))
+    except DeliveryError as exc:
+        if not exc.permanent:
+            raise
+        log.info("button press not settled: %s", exc)

@@ -1,0 +1,160 @@
+"""Payments: create with frozen terms, confirm (SCA or exemption), cancel, list; the push request job."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.core import replies
+from bot.core.commands import Send
+from bot.core.entities import Button, Channel, InboundMessage, Payment, User
+from bot.core.jobs import Job, JobKind
+from bot.core.payment import Event, State, Step, fingerprint, fingerprint_matches, next_position
+from bot.core.sca import Decision, after_exemption, decide
+from bot.ports import AuthenticatorUnavailable, PushRequest, UnitOfWork
+from bot.services.context import Context, ReplyTo
+from bot.services.deadlines import run_fallback
+from bot.services.notifications import notify, reply
+from bot.services.outcomes import finish
+
+log = logging.getLogger(__name__)
+
+STATUS_COUNT = 5
+HISTORY_COUNT = 20
+
+
+def create(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, send: Send) -> None:
+    """Record a new payment with its terms frozen and fingerprinted, and ask the payer to confirm it."""
+    assert user.id is not None
+    to = ReplyTo.message(msg)
+    waiting = uow.payments.pending_for_payer(user.id)
+    if waiting:
+        other = waiting[0]
+        reply(ctx, uow, to, replies.one_open_payment(ctx.amount(other, user), other.payee,
+                                                      sms=msg.channel is Channel.SMS))
+        return
+    now = ctx.clock.now()
+    payment_id = ctx.new_payment_id()
+    payment = Payment(id=payment_id, payer_id=user.id, payee=send.payee, amount=send.amount, note=send.note,
+                      channel=msg.channel, fingerprint="", created_at=now,
+                      expires_at=now + timedelta(seconds=ctx.config.expiry_seconds))
+    payment.fingerprint = fingerprint(payment.terms, ctx.config.fingerprint_key)
+    uow.payments.add(payment)
+    sms = msg.channel is Channel.SMS
+    buttons = [] if sms else [[Button("Confirm", f"confirm:{payment_id}"), Button("Cancel", f"cancel:{payment_id}")]]
+    reply(ctx, uow, to, replies.confirm_payment(payment, ctx.amount(payment, user), sms), buttons=buttons)
+    ctx.timers.schedule("expiry", payment_id, payment.expires_at)
+
+
+def on_button(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User) -> None:
+    """A pressed Confirm or Cancel; a press on someone else's or an unknown payment does nothing."""
+    action, _, payment_id = (msg.button or "").partition(":")
+    payment = uow.payments.get(payment_id) if payment_id else None
+    if payment is None or payment.payer_id != user.id:
+        return
+    if action == "confirm":
+        confirm(ctx, uow, user, payment)
+    elif action == "cancel":
+        cancel(ctx, uow, msg, user, payment)
+
+
+def confirm_latest(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User) -> None:
+    """YES (SMS): confirm the payment that waits for confirmation."""
+    assert user.id is not None
+    waiting = [p for p in uow.payments.pending_for_payer(user.id) if p.step is Step.CONFIRMATION]
+    if not waiting:
+        reply(ctx, uow, ReplyTo.message(msg), replies.nothing_to_confirm())
+        return
+    confirm(ctx, uow, user, waiting[0])
+
+
+def confirm(ctx: Context, uow: UnitOfWork, user: User, payment: Payment) -> None:
+    """Apply the SCA policy: approve under an exemption, or ask for a push with an SMS fallback timer."""
+    if payment.state is not State.PENDING or payment.step is not Step.CONFIRMATION:
+        return
+    if not fingerprint_matches(payment.terms, ctx.config.fingerprint_key, payment.fingerprint):
+        finish(ctx, uow, payment, Event.FAIL, "system", "terms changed after creation")
+        return
+    decision = decide(payment.amount, user.exempt_count, user.exempt_total_eur_minor,
+                      enabled=ctx.config.low_value_exemption, rates_to_eur=ctx.config.rates_to_eur)
+    if decision.exempt:
+        _approve_exempt(ctx, uow, user, payment, decision)
+        return
+    fallback_at = ctx.clock.now() + timedelta(seconds=ctx.config.fallback_seconds)
+    state, step = next_position(payment.state, payment.step, Event.CONFIRM)
+    if uow.payments.transition(payment.id, payment.state, payment.step, state, step,
+                               fallback_at=fallback_at, sca="challenge", sca_reason=decision.reason):
+        ctx.enqueue(uow, JobKind.SEND_PUSH, payment_id=payment.id)
+        ctx.timers.schedule("fallback", payment.id, fallback_at)
+
+
+def _approve_exempt(ctx: Context, uow: UnitOfWork, user: User, payment: Payment, decision: Decision) -> None:
+    if not finish(ctx, uow, payment, Event.APPROVE, "exemption", decision.reason,
+                  sca="exempt", sca_reason=decision.reason):
+        return
+    user.exempt_count, user.exempt_total_eur_minor = after_exemption(
+        user.exempt_count, user.exempt_total_eur_minor, decision.eur_minor)
+    uow.users.save(user)
+
+
+def cancel(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, payment: Payment | None) -> None:
+    """Cancel the given payment, or the payer's pending one."""
+    assert user.id is not None
+    if payment is None:
+        waiting = uow.payments.pending_for_payer(user.id)
+        payment = waiting[0] if waiting else None
+    if payment is None or payment.state is not State.PENDING:
+        reply(ctx, uow, ReplyTo.message(msg), replies.nothing_to_cancel())
+        return
+    finish(ctx, uow, payment, Event.CANCEL, "payer", "cancelled by the payer")
+
+
+def listing(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, title: str, count: int) -> None:
+    """The payer's own latest payments, newest first."""
+    assert user.id is not None
+    lines = [replies.payment_line(p, ctx.amount(p, user), p.created_at.strftime("%Y-%m-%d %H:%M UTC"))
+             for p in uow.payments.for_payer(user.id, count)]
+    reply(ctx, uow, ReplyTo.message(msg), replies.listing(title, lines))
+
+
+# ---------------------------------------------------------------------- job: the push request
+
+def send_push(ctx: Context, job: Job) -> None:
+    """Job: create the push approval request of a confirmed payment; if that fails, fall back at once.
+
+    A repeat after the request id was stored does nothing; a repeat after a crash between the
+    vendor's answer and storing it makes a second request, and the first one is then unknown to us.
+    """
+    payment_id = job.payload["payment_id"]
+    with ctx.uow() as uow:
+        payment = uow.payments.get(payment_id)
+        user = uow.users.get(payment.payer_id) if payment else None
+    if (payment is None or user is None or payment.step is not Step.PUSH or user.authenticator_id is None
+            or payment.push_request_id is not None):
+        return
+    amount_text = ctx.amount(payment, user)
+    request = PushRequest(
+        payment_id=payment.id,
+        message=f"Send {amount_text} to {payment.payee}"[:200],
+        details={"Sending to": payment.payee, "Amount": amount_text},
+        hidden={"payment_id": payment.id, "channel": payment.channel.value},
+        expires_in_seconds=max(1, int((payment.expires_at - ctx.clock.now()).total_seconds())),
+        logo_url=ctx.config.logo_url,
+    )
+    try:
+        request_id = ctx.authenticator.send_push(user.authenticator_id, request)
+    except AuthenticatorUnavailable:
+        log.warning("push for payment %s failed; falling back to an SMS code", payment.id)
+        run_fallback(ctx, payment.id, push_failed=True, job=job)
+        return
+    with ctx.uow() as uow:
+        # Stored in step CODE too: the push stays valid after the fallback, and may still win.
+        stored = any(uow.payments.transition(payment.id, State.PENDING, step, State.PENDING, step,
+                                             push_request_id=request_id) for step in (Step.PUSH, Step.CODE))
+        if stored and uow.payments.get(payment.id).step is Step.PUSH:
+            text = replies.approve_in_app(ctx.config.authenticator_label, amount_text, payment.payee,
+                                          ctx.config.fallback_seconds)
+            notify(ctx, uow, user, payment.channel, text)
+        ctx.done(uow, job)
+        uow.commit()
+    ctx.wake()

@@ -1,0 +1,174 @@
+"""Registration: own contact (Telegram), an SMS code that proves the phone, an email, the authenticator."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Callable
+
+from bot.core import replies
+from bot.core.commands import Code, ParseResult
+from bot.core.entities import Channel, InboundMessage, Registration, User
+from bot.core.jobs import Job, JobKind
+from bot.ports import AuthenticatorUnavailable, UnitOfWork
+from bot.services.context import Context, ReplyTo, mask_phone
+from bot.services.notifications import reply, reply_after
+
+log = logging.getLogger(__name__)
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def on_stranger(ctx: Context, uow: UnitOfWork, msg: InboundMessage) -> None:
+    """Someone unknown wrote: ask for the contact on Telegram; by SMS, start proving the number."""
+    to = ReplyTo.message(msg)
+    if msg.channel is Channel.TELEGRAM:
+        reply(ctx, uow, to, replies.welcome_telegram(), request_contact=True)
+        return
+    phone = ctx.normalize_phone(msg.sender)
+    if phone is None:
+        return
+    user = uow.users.add(User(id=None, created_at=ctx.clock.now(), phone=phone,
+                              registration=Registration.PHONE_CODE, default_currency=ctx.config.default_currency))
+    _start_phone_check(ctx, uow, user, to, welcome=True)
+
+
+def on_start(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User) -> None:
+    """/start: say where the person stands, or send a new phone code."""
+    to = ReplyTo.message(msg)
+    if user.registration is Registration.READY:
+        reply(ctx, uow, to, replies.registered(ctx.config.authenticator_label))
+    elif msg.channel is Channel.TELEGRAM and user.registration is Registration.CONTACT:
+        reply(ctx, uow, to, replies.welcome_telegram(), request_contact=True)
+    else:
+        _start_phone_check(ctx, uow, user, to, welcome=False)
+
+
+def on_contact(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User | None) -> None:
+    """A shared contact: only the sender's own number counts; it is proved by an SMS code."""
+    to = ReplyTo.message(msg)
+    if msg.contact_user_id is None or str(msg.contact_user_id) != msg.sender:
+        reply(ctx, uow, to, replies.not_own_contact(), request_contact=True)
+        return
+    phone = ctx.normalize_phone(msg.contact_phone or "")
+    if phone is None:
+        reply(ctx, uow, to, replies.not_own_contact(), request_contact=True)
+        return
+    owner = uow.users.by_phone(phone)
+    if owner is not None and owner.telegram_user_id not in (None, int(msg.sender)):
+        reply(ctx, uow, to, replies.not_own_contact(), request_contact=True)
+        return
+    person = owner or user or User(id=None, created_at=ctx.clock.now(), default_currency=ctx.config.default_currency)
+    person.telegram_user_id = int(msg.sender)
+    person.telegram_chat_id = msg.chat_id
+    person.telegram_blocked = False
+    if user is not None and owner is not None and user.id != owner.id:
+        user.telegram_user_id = None  # the shared number belongs to an existing person: link there
+        uow.users.save(user)
+    person.phone = phone
+    person.phone_verified = False
+    person.registration = Registration.PHONE_CODE
+    if person.id is None:
+        person = uow.users.add(person)
+    else:
+        uow.users.save(person)
+    _start_phone_check(ctx, uow, person, to, welcome=False)
+
+
+def on_registration_text(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User,
+                         command: ParseResult) -> None:
+    """Text from someone who has not finished registering: the step they are at decides."""
+    to = ReplyTo.message(msg)
+    if user.registration is Registration.CONTACT:
+        reply(ctx, uow, to, replies.finish_registration("contact"), request_contact=True)
+    elif user.registration is Registration.PHONE_CODE:
+        if isinstance(command, Code):
+            ctx.enqueue(uow, JobKind.CHECK_PHONE_CODE, user_id=user.id, code=command.digits, reply=to.as_payload())
+        else:
+            reply(ctx, uow, to, replies.finish_registration("phone_code"))
+    elif not EMAIL.match(msg.text.strip()):
+        reply(ctx, uow, to, replies.bad_email())
+    else:
+        ctx.enqueue(uow, JobKind.REGISTER, user_id=user.id, email=msg.text.strip(), reply=to.as_payload())
+
+
+def _start_phone_check(ctx: Context, uow: UnitOfWork, user: User, to: ReplyTo, *, welcome: bool) -> None:
+    ctx.enqueue(uow, JobKind.START_PHONE_CHECK, user_id=user.id, welcome=welcome, reply=to.as_payload())
+
+
+# ---------------------------------------------------------------------- jobs: the outside calls
+
+def start_phone_check(ctx: Context, job: Job) -> None:
+    """Job: ask the authenticator to text a phone verification code, then say so."""
+    with ctx.uow() as uow:
+        user = uow.users.get(job.payload["user_id"])
+    if user is None or user.phone is None:
+        return
+    try:
+        ctx.authenticator.start_phone_verification(user.phone)
+        text = replies.welcome_sms() if job.payload.get("welcome") else replies.phone_code_sent(mask_phone(user.phone))
+    except AuthenticatorUnavailable:
+        log.warning("phone verification could not start for user %s", user.id)
+        text = replies.service_unavailable()
+    reply_after(ctx, job, ReplyTo.from_payload(job.payload["reply"]), text)
+
+
+def check_phone_code(ctx: Context, job: Job) -> None:
+    """Job: check the phone code the person typed; a right one moves registration on."""
+    to = ReplyTo.from_payload(job.payload["reply"])
+    with ctx.uow() as uow:
+        user = uow.users.get(job.payload["user_id"])
+    if user is None or user.phone is None or user.id is None:
+        return
+    try:
+        ok = ctx.authenticator.check_phone_verification(user.phone, job.payload["code"])
+    except AuthenticatorUnavailable:
+        reply_after(ctx, job, to, replies.service_unavailable())
+        return
+    if not ok:
+        reply_after(ctx, job, to, replies.phone_code_wrong())
+        return
+
+    def verified(current: User) -> str:
+        current.phone_verified = True
+        ready = current.email is not None and current.authenticator_id is not None
+        current.registration = Registration.READY if ready else Registration.EMAIL
+        return replies.registered(ctx.config.authenticator_label) if ready else replies.ask_email()
+
+    _advance(ctx, job, user.id, to, Registration.PHONE_CODE, verified)
+
+
+def register(ctx: Context, job: Job) -> None:
+    """Job: register the person with the authenticator under their email."""
+    to = ReplyTo.from_payload(job.payload["reply"])
+    email = job.payload["email"]
+    with ctx.uow() as uow:
+        user = uow.users.get(job.payload["user_id"])
+    if user is None or user.phone is None or user.id is None or user.registration is not Registration.EMAIL:
+        return
+    try:
+        authenticator_id = ctx.authenticator.register(email, user.phone)
+    except AuthenticatorUnavailable:
+        reply_after(ctx, job, to, replies.service_unavailable())
+        return
+
+    def registered(current: User) -> str:
+        current.email, current.authenticator_id = email, authenticator_id
+        current.registration = Registration.READY
+        return replies.registered(ctx.config.authenticator_label)
+
+    _advance(ctx, job, user.id, to, Registration.EMAIL, registered)
+
+
+def _advance(ctx: Context, job: Job, user_id: int, to: ReplyTo, expected: Registration,
+             change: Callable[[User], str]) -> None:
+    """Apply `change` if the person is still at the `expected` step, and send the reply it returns."""
+    with ctx.uow() as uow:
+        current = uow.users.get_for_update(user_id)
+        if current is not None and current.registration is expected:
+            text = change(current)
+            uow.users.save(current)
+            reply(ctx, uow, to, text, remove_keyboard=to.channel is Channel.TELEGRAM)
+        ctx.done(uow, job)
+        uow.commit()
+    ctx.wake()
