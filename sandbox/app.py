@@ -12,7 +12,7 @@ from sandbox.world import World
 log = logging.getLogger(__name__)
 
 # Stand-ins built alongside this one: (module, URL prefix). Mounted when importable.
-_PROVIDER_BLUEPRINTS = (("sandbox.authy_api", "/authy"), ("sandbox.twilio_api", "/twilio"))
+_PROVIDER_BLUEPRINTS = (("sandbox.authy_api", "/authy"), ("sandbox.twilio_blueprint", "/twilio"))
 
 
 def create_app(world: World) -> Flask:

@@ -222,7 +222,7 @@ def api_route(bp: Blueprint, sandbox: TwilioSandbox, product: str, rule: str,
     return decorator
 
 
-def _control_routes(bp: Blueprint, sandbox: TwilioSandbox) -> None:
+def control_routes(bp: Blueprint, sandbox: TwilioSandbox) -> None:
     """Knobs and the request log (no auth, no faults)."""
 
     @bp.route("/_sandbox/config", methods=["GET", "POST"])
@@ -240,18 +240,3 @@ def _control_routes(bp: Blueprint, sandbox: TwilioSandbox) -> None:
             if request.method == "DELETE":
                 sandbox.requests.clear()
         return jsonify(logged)
-
-
-def create_blueprint(world: World, config: TwilioConfig | None = None) -> Blueprint:
-    """The Twilio stand-in for this world; `bp.twilio` is its TwilioSandbox."""
-    from sandbox import twilio_messaging, twilio_verify
-
-    sandbox = TwilioSandbox(world, config)
-    bp = Blueprint("twilio", __name__)
-    bp.twilio = sandbox  # type: ignore[attr-defined]
-    _control_routes(bp, sandbox)
-    twilio_messaging.register(bp, sandbox)
-    twilio_verify.register(bp, sandbox)
-    world.on_reset.append(sandbox.reset)
-    world.stand_ins["twilio"] = sandbox
-    return bp
