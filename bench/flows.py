@@ -1,6 +1,7 @@
-"""Payfriend under load, through the sandbox: flows per second, notification latency, fallback lateness, RSS.
+"""Payfriend under load, through the sandbox: flows per second against a minimal reference bot,
+notification latency, fallback lateness, RSS.
 
-    python -m bench.flows --people 50 --seconds 20 --pending 1000,10000 --runs 3
+    python -m bench.flows --people 50 --seconds 20 --pending 1000,10000 --fallback-window 2,30 --runs 3
 
 Prints one JSON object (see bench/README.md for what each figure means). Everything listens on
 127.0.0.1; every server and process started here is stopped before it returns.

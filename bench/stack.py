@@ -1,9 +1,12 @@
-"""The benchmark stack: a recording sandbox in this process and Payfriend as a `payfriend run` child.
+"""The benchmark stack: a recording sandbox in this process, and the bot under test as child processes.
 
-The sandbox ("the outside world") runs here, with a World subclass that stamps every message the bot
-sends into a Telegram chat and every push approval the moment the sandbox records it (the sandbox's
-own message dates are whole seconds). Payfriend runs in its own process, exactly as `payfriend run`
-with SANDBOX_URL set, so its CPU time and peak RSS are its own and it has its own interpreter lock.
+The sandbox ("the outside world") runs here, served with HTTP/1.1 keep-alive (KeepAliveHandler), with
+a World subclass that stamps every message the bot sends into a Telegram chat and every push approval
+the moment the sandbox records it (the sandbox's own message dates are whole seconds). The bot under
+test runs in processes of its own, so its CPU time and peak RSS are its own and it has its own
+interpreter lock: Payfriend exactly as `payfriend run` with SANDBOX_URL set (PayfriendProcess), or as
+the Procfile deploys it (PayfriendDeployment: gunicorn + workers), or the minimal reference bot
+(ReferenceProcess, bench/reference_bot.py).
 """
 
 from __future__ import annotations
