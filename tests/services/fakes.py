@@ -9,8 +9,15 @@ from datetime import datetime, timedelta, timezone
 
 from bot.core.entities import OutboxMessage, Payment, User
 from bot.core.jobs import Job, JobKind
-from bot.core.payment import State, Step
+from bot.core.payment import TRANSITIONS, IllegalTransition, State, Step
 from bot.ports import AuthenticatorUnavailable, CodeBinding, PushRequest
+
+# Payment attributes a transition may set alongside state and step, as models/repositories.py allows;
+# the repository contract suite holds both to the same list.
+TRANSITION_FIELDS = frozenset({
+    "push_request_id", "fallback_at", "code_sent_at", "decided_at", "decided_by", "reason",
+    "expires_at", "sca", "sca_reason",
+})
 
 
 class FakeClock:
@@ -36,6 +43,12 @@ class Store:
     receipts: set[str] = field(default_factory=set)
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     jobs: dict[int, Job] = field(default_factory=dict)
+    outbox_leases: dict[int, datetime] = field(default_factory=dict)  # message id -> leased until
+
+    def copy(self) -> "Store":
+        """A working copy for one unit of work; ids keep counting across copies, as a sequence does."""
+        return Store(copy.deepcopy(self.users), copy.deepcopy(self.payments), copy.deepcopy(self.outbox),
+                     set(self.receipts), self.ids, copy.deepcopy(self.jobs), dict(self.outbox_leases))
 
 
 class _Users:
@@ -59,7 +72,8 @@ class _Users:
         return user
 
     def save(self, user: User) -> None:
-        assert user.id in self.s.users
+        if user.id is None or user.id not in self.s.users:
+            raise LookupError(f"no user {user.id}")
         self.s.users[user.id] = copy.copy(user)
 
 
@@ -77,7 +91,7 @@ class _Payments:
         return next((copy.copy(p) for p in self.s.payments.values() if p.push_request_id == request_id), None)
 
     def for_payer(self, payer_id: int, limit: int) -> list[Payment]:
-        mine = [p for p in self.s.payments.values() if p.payer_id == payer_id]
+        mine = sorted((p for p in self.s.payments.values() if p.payer_id == payer_id), key=lambda p: p.id)
         return [copy.copy(p) for p in sorted(mine, key=lambda p: p.created_at, reverse=True)[:limit]]
 
     def pending_for_payer(self, payer_id: int) -> list[Payment]:
@@ -85,6 +99,10 @@ class _Payments:
 
     def transition(self, payment_id: str, from_state: State, from_step: Step, to_state: State, to_step: Step,
                    **fields: object) -> bool:
+        _check_move(from_state, from_step, to_state, to_step)
+        unknown = set(fields) - TRANSITION_FIELDS
+        if unknown:
+            raise ValueError(f"a transition cannot set {', '.join(sorted(unknown))}")
         p = self.s.payments.get(payment_id)
         if p is None or p.state is not from_state or p.step is not from_step:
             return False
@@ -99,50 +117,88 @@ class _Payments:
         return p.code_attempts
 
     def due_fallbacks(self, now: datetime, limit: int) -> list[Payment]:
-        return [copy.copy(p) for p in self.s.payments.values() if p.state is State.PENDING
-                and p.step is Step.PUSH and p.fallback_at is not None and p.fallback_at <= now][:limit]
+        due = [p for p in self.s.payments.values() if p.state is State.PENDING
+               and p.step is Step.PUSH and p.fallback_at is not None and p.fallback_at <= now]
+        return [copy.copy(p) for p in sorted(due, key=lambda p: (p.fallback_at, p.id))[:limit]]
 
     def due_expiries(self, now: datetime, limit: int) -> list[Payment]:
-        return [copy.copy(p) for p in self.s.payments.values()
-                if p.state is State.PENDING and p.expires_at <= now][:limit]
+        due = [p for p in self.s.payments.values() if p.state is State.PENDING and p.expires_at <= now]
+        return [copy.copy(p) for p in sorted(due, key=lambda p: (p.expires_at, p.id))[:limit]]
 
     def pending_deadlines(self) -> list[tuple[str, datetime | None, datetime]]:
-        return [(p.id, p.fallback_at, p.expires_at) for p in self.s.payments.values() if p.state is State.PENDING]
+        pending = sorted((p for p in self.s.payments.values() if p.state is State.PENDING),
+                         key=lambda p: (p.expires_at, p.id))
+        return [(p.id, p.fallback_at if p.step is Step.PUSH else None, p.expires_at) for p in pending]
+
+
+def _check_move(from_state: State, from_step: Step, to_state: State, to_step: Step) -> None:
+    """Raise IllegalTransition unless the move is in the table, or stays in place on a pending payment."""
+    if (from_state, from_step) == (to_state, to_step) and from_state is State.PENDING:
+        return
+    if (to_state, to_step) not in {target for (state, step, _), target in TRANSITIONS.items()
+                                   if (state, step) == (from_state, from_step)}:
+        raise IllegalTransition(f"no transition from {from_state.value}/{from_step.value} "
+                                f"to {to_state.value}/{to_step.value}")
 
 
 class _Outbox:
+    """Like the SQL outbox: next_attempt_at is None once a message is finished; leases live beside it."""
+
     def __init__(self, s: Store) -> None:
         self.s = s
 
     def add(self, message: OutboxMessage) -> OutboxMessage:
         message.id = next(self.s.ids)
-        self.s.outbox[message.id] = copy.copy(message)
+        stored = copy.copy(message)
+        done = message.delivered_at is not None or message.failed_at is not None
+        stored.next_attempt_at = None if done else (message.next_attempt_at or message.created_at)
+        self.s.outbox[message.id] = stored
         return message
 
     def undelivered(self, limit: int) -> list[OutboxMessage]:
-        return [copy.copy(m) for m in self.s.outbox.values() if m.delivered_at is None and m.failed_at is None][:limit]
+        return [copy.copy(m) for m in sorted(self._waiting(), key=lambda m: m.id or 0)][:limit]
 
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
-        due = [m for m in self.s.outbox.values() if m.delivered_at is None and m.failed_at is None
-               and (m.next_attempt_at is None or m.next_attempt_at <= now)][:limit]
-        for m in due:
-            m.next_attempt_at = lease_until
-        return [copy.copy(m) for m in due]
+        due = sorted((m for m in self._waiting() if self._due(m, now)), key=lambda m: (m.next_attempt_at, m.id))
+        for m in due[:limit]:
+            self.s.outbox_leases[m.id] = lease_until
+        return [copy.copy(m) for m in sorted(due[:limit], key=lambda m: m.id or 0)]
 
     def mark_delivered(self, message_id: int, now: datetime) -> None:
-        self.s.outbox[message_id].delivered_at = now
+        self._finish(message_id, delivered_at=now)
 
     def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
         m = self.s.outbox[message_id]
-        m.attempts += 1
-        m.last_error = error
-        m.next_attempt_at = next_attempt_at
+        if m.next_attempt_at is not None:
+            m.attempts += 1
+            m.last_error = error
+            m.next_attempt_at = next_attempt_at
+            self.s.outbox_leases.pop(message_id, None)
 
     def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
         m = self.s.outbox[message_id]
-        m.attempts += 1
-        m.last_error = error
-        m.failed_at = now
+        if m.next_attempt_at is not None:
+            m.attempts += 1
+        self._finish(message_id, failed_at=now, last_error=error)
+
+    def _waiting(self) -> list[OutboxMessage]:
+        return [m for m in self.s.outbox.values() if m.next_attempt_at is not None]
+
+    def _due(self, m: OutboxMessage, now: datetime) -> bool:
+        """Due, not leased, and no earlier message to the same recipient still waiting (their order)."""
+        lease = self.s.outbox_leases.get(m.id or 0)
+        earlier_waiting = any(o.channel == m.channel and o.recipient == m.recipient and (o.id or 0) < (m.id or 0)
+                              for o in self._waiting())
+        return m.next_attempt_at <= now and (lease is None or lease <= now) and not earlier_waiting
+
+    def _finish(self, message_id: int, **values: object) -> None:
+        m = self.s.outbox[message_id]
+        if m.next_attempt_at is None:
+            return
+        for name, value in values.items():
+            setattr(m, name, value)
+        m.next_attempt_at = None
+        self.s.outbox_leases.pop(message_id, None)
 
 
 class _Jobs:
@@ -163,23 +219,23 @@ class _Jobs:
                       if j.run_at is not None and j.run_at <= now and (j.leased_until is None or j.leased_until <= now)),
                      key=lambda j: (j.run_at, j.id or 0))
         for j in due[:limit]:
-            j.leased_until, j.attempts = leases[j.kind], j.attempts + 1
-        return [copy.deepcopy(j) for j in due[:limit]]
+            j.leased_until, j.attempts = leases.get(j.kind, max(leases.values())), j.attempts + 1
+        return [copy.deepcopy(j) for j in sorted(due[:limit], key=lambda j: j.id or 0)]
 
     def complete(self, job_id: int, now: datetime) -> bool:
         return self._end(job_id, done_at=now)
 
     def retry(self, job_id: int, error: str, run_at: datetime) -> None:
-        j = self.s.jobs[job_id]
-        if j.run_at is not None:
+        j = self.s.jobs.get(job_id)
+        if j is not None and j.run_at is not None:
             j.run_at, j.leased_until, j.last_error = run_at, None, error
 
     def give_up(self, job_id: int, error: str, now: datetime) -> bool:
         return self._end(job_id, failed_at=now, last_error=error)
 
     def _end(self, job_id: int, **values: object) -> bool:
-        j = self.s.jobs[job_id]
-        if j.run_at is None:
+        j = self.s.jobs.get(job_id)
+        if j is None or j.run_at is None:
             return False
         self.s.jobs[job_id] = replace(j, run_at=None, leased_until=None, payload={}, **values)
         return True
@@ -203,9 +259,7 @@ class FakeUnitOfWork:
         self.store = store
 
     def __enter__(self) -> "FakeUnitOfWork":
-        self.work = Store(copy.deepcopy(self.store.users), copy.deepcopy(self.store.payments),
-                          copy.deepcopy(self.store.outbox), set(self.store.receipts), self.store.ids,
-                          copy.deepcopy(self.store.jobs))
+        self.work = self.store.copy()
         self.users, self.payments = _Users(self.work), _Payments(self.work)
         self.outbox, self.receipts = _Outbox(self.work), _Receipts(self.work)
         self.jobs = _Jobs(self.work)
@@ -217,7 +271,7 @@ class FakeUnitOfWork:
     def commit(self) -> None:
         self.store.users, self.store.payments = self.work.users, self.work.payments
         self.store.outbox, self.store.receipts = self.work.outbox, self.work.receipts
-        self.store.jobs = self.work.jobs
+        self.store.jobs, self.store.outbox_leases = self.work.jobs, self.work.outbox_leases
         self.__enter__()
 
 
