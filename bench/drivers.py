@@ -148,10 +148,13 @@ class DriversProcess:
         assert self.process.pid is not None
         return self.process.pid
 
-    def go(self, start_at: float, stop_at: float, timeout: float = 60) -> None:
-        """Wait until the people are ready, then let them play from `start_at` to `stop_at` (perf_counter)."""
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Wait until the process has started and made its people."""
         if not self.conn.poll(timeout) or self.conn.recv() != "ready":
             raise RuntimeError("the drivers process did not start")
+
+    def go(self, start_at: float, stop_at: float) -> None:
+        """Let the (ready) people play from `start_at` to `stop_at` (perf_counter times)."""
         self.conn.send(("go", start_at, stop_at))
         self._forwarder = threading.Thread(target=self._forward, name="bench-forwarder", daemon=True)
         self._forwarder.start()

@@ -82,6 +82,7 @@ def _drive(args: argparse.Namespace, sandbox: RunningSandbox, people: list[Perso
     world.recorder.events = SimpleQueue()
     drivers = DriversProcess(sandbox.url, world.recorder.events, [(p.index, p.phone, p.chat_id) for p in people])
     try:
+        drivers.wait_ready()
         begin = time.perf_counter() + 0.2
         window_start, stop_at = begin + args.warmup, begin + args.warmup + args.seconds
         drivers.go(begin, stop_at)

@@ -35,11 +35,11 @@ def draw_latencies(directory: Path, flows: dict[str, dict[str, list[float]]]) ->
             ms = [v * 1000 for v in samples.get(figure, [])]
             if not ms:
                 continue
-            hist.hist(ms, bins=60, alpha=0.55, color=COLOURS.get(bot), label=f"{bot} (n={len(ms)})")
+            hist.hist(ms, bins=60, density=True, alpha=0.55, color=COLOURS.get(bot), label=f"{bot} (n={len(ms)})")
             x, y = ecdf(ms)
             dist.plot(x, y, color=COLOURS.get(bot), label=bot)
         title = figure.replace("_", " ")
-        hist.set(title=f"{title}: histogram", xlabel="ms", ylabel="flows")
+        hist.set(title=f"{title}: histogram", xlabel="ms", ylabel="density (each bot's area is 1)")
         dist.set(title=f"{title}: cumulative", xlabel="ms (log)", ylabel="fraction of flows", xscale="log")
         dist.grid(True, which="both", alpha=0.3)
         for axes in (hist, dist):
