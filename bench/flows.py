@@ -25,7 +25,7 @@ from typing import Any
 
 from bench.drivers import WAIT_SECONDS, DriversProcess
 from bench.stack import (BotUnderTest, PayfriendDeployment, PayfriendProcess, Person, RecordingWorld,
-                         ReferenceProcess, cpu_seconds, fallback_rows, machine_busy_seconds, prepare_database,
+                         ReferenceProcess, cpu_seconds, procfile_wsgi_app, fallback_rows, machine_busy_seconds, prepare_database,
                          seed_pending_payments, seed_people, set_fallback_deadlines, start_recording_sandbox)
 from bench.stats import machine_facts, median_of, summary_ms
 from sandbox.server import RunningSandbox
@@ -411,7 +411,7 @@ def check_options(args: argparse.Namespace) -> str | None:
 
 def _deployment(args: argparse.Namespace) -> str:
     if args.processes:
-        return (f"gunicorn --workers {args.processes['web']} --threads 8 'webhooks.wsgi:create()' + "
+        return (f"gunicorn --workers {args.processes['web']} --threads 8 '{procfile_wsgi_app()}' + "
                 f"{args.processes['worker']} x python -m bot worker, TELEGRAM_MODE=webhook, "
                 f"LOG_LEVEL={args.log_level}, PUBLIC_URL = the gunicorn address, sandbox callbacks set by the bench")
     return (f"python -m bot run (own process), LOG_LEVEL={args.log_level}, "

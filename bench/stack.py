@@ -402,8 +402,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def procfile_wsgi_app(procfile: Path = REPO / "Procfile") -> str:
+    """The WSGI app gunicorn serves, as the Procfile's web line names it ('module:create()')."""
+    try:
+        for line in procfile.read_text(encoding="utf-8").splitlines():
+            if line.startswith("web:"):
+                quoted = re.findall(r"'([\w.]+:[\w.()]+)'", line)
+                if quoted:
+                    return quoted[-1]
+    except OSError:
+        pass
+    return "bot.wsgi:create()"
+
+
 class PayfriendDeployment(BotUnderTest):
-    """The Procfile's deployment: gunicorn web workers plus `python -m bot worker` processes.
+    """The Procfile's deployment: gunicorn web workers (serving the app its web line names) plus
+    `python -m bot worker` processes.
 
     Telegram is in webhook mode. Two gaps of that deployment on the sandbox are bridged here, in the
     benchmark only: PUBLIC_URL must be set (it is the gunicorn address), and no process registers the
@@ -424,7 +438,7 @@ class PayfriendDeployment(BotUnderTest):
         env = _child_environment(env)
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         web_argv = [gunicorn, "--workers", str(web), "--threads", "8", "--timeout", "30",
-                    "--bind", self.web_url.removeprefix("http://"), "webhooks.wsgi:create()"]
+                    "--bind", self.web_url.removeprefix("http://"), procfile_wsgi_app()]
         self.children = [ChildProcess(workdir, "web", web_argv, env, r"Listening at: http")]
         self.children += [ChildProcess(workdir, f"worker-{n}", [sys.executable, "-m", "bot", "worker"], env,
                                        r"Worker running") for n in range(workers)]
