@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import signal
 import sys
 import threading
@@ -25,10 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"payfriend: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("httpx", "apscheduler", "alembic"):  # one line per request or job is noise
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     from bot.bootstrap import StartupError
+    from bot.runtime import configure_logging
+
+    configure_logging(settings)
 
     try:
         return args.handler(settings, args)
@@ -47,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
                                      "every adapter at it.")
     run.set_defaults(handler=_run)
 
-    web = sub.add_parser("web", help="the webhook server only (production: gunicorn runs webhooks.wsgi)",
+    web = sub.add_parser("web", help="the webhook server only (production: gunicorn runs bot.wsgi)",
                          description="Serve the Flask webhooks on PORT with a threaded WSGI server.")
     web.set_defaults(handler=_web)
 
@@ -99,31 +98,31 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.bootstrap import build_and_start
+    from bot.runtime import start
 
-    container = build_and_start(settings, web=True, worker=True)
-    if container.sandbox_url:
-        print(f"Payfriend is running on the sandbox. Open the phone page: {container.sandbox_url}/", flush=True)
-    print(f"Webhooks listening on {container.web_url}", flush=True)
-    _wait_for_signal(container.stop)
+    process = start(settings, web=True, worker=True, migrate=True)
+    if process.sandbox_url:
+        print(f"Payfriend is running on the sandbox. Open the phone page: {process.sandbox_url}/", flush=True)
+    print(f"Webhooks listening on {process.web_url}", flush=True)
+    _wait_for_signal(process.stop)
     return 0
 
 
 def _web(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.bootstrap import build_and_start
+    from bot.runtime import start
 
-    container = build_and_start(settings, web=True, worker=False)
-    print(f"Webhooks listening on {container.web_url}", flush=True)
-    _wait_for_signal(container.stop)
+    process = start(settings, web=True, worker=False)
+    print(f"Webhooks listening on {process.web_url}", flush=True)
+    _wait_for_signal(process.stop)
     return 0
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.bootstrap import build_and_start
+    from bot.runtime import start
 
-    container = build_and_start(settings, web=False, worker=True)
-    print("Worker running: timers, outbox" + (", Telegram polling" if container.polling else ""), flush=True)
-    _wait_for_signal(container.stop)
+    process = start(settings, web=False, worker=True)
+    print("Worker running: timers, jobs, outbox" + (", Telegram polling" if process.polling else ""), flush=True)
+    _wait_for_signal(process.stop)
     return 0
 
 

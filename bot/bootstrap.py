@@ -6,13 +6,9 @@ import hashlib
 import hmac
 import logging
 import secrets
-import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
-
-import requests
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from bot.core.entities import Channel, InboundMessage
 from bot.currencies import format_money, grammar_context
@@ -57,7 +53,7 @@ class Keys:
 
 @dataclass
 class Container:
-    """Everything bootstrap built for one process, and how to start and stop it."""
+    """The wired application: every part bootstrap built, nothing started; webhooks translate through it."""
 
     settings: Settings
     keys: Keys
@@ -68,11 +64,8 @@ class Container:
     outbox: OutboxWorkers
     jobs: JobWorkers
     telegram: Any = None  # TelegramGateway, when a Telegram token is configured
-    sandbox: Any = None  # RunningSandbox, when this process started one
-    web_server: BaseWSGIServer | None = None
-    web_url: str | None = None
     polling: bool = False
-    _stoppers: list[Callable[[], None]] = field(default_factory=list)
+    close: Callable[[], None] = lambda: None  # release what build() opened (the database pool)
 
     @property
     def sandbox_url(self) -> str | None:
@@ -146,15 +139,6 @@ class Container:
         except Exception:
             return False
 
-    def stop(self) -> None:
-        """Stop everything this process started, newest first."""
-        while self._stoppers:
-            stopper = self._stoppers.pop()
-            try:
-                stopper()
-            except Exception:
-                log.exception("error while stopping")
-
 
 def resolve_keys(settings: Settings, sandbox_url: str | None) -> Keys:
     """Real credentials from settings, or the sandbox's well-known ones."""
@@ -209,15 +193,18 @@ def _authenticator_label(settings: Settings) -> str:
     return "Twilio Verify" if settings.authenticator == "verify" else "Authy"
 
 
-def build(settings: Settings, *, sandbox_url: str | None = None) -> Container:
-    """Build every part of the application from settings, starting nothing."""
+def build(settings: Settings, *, sandbox_url: str | None = None, **overrides: Any) -> Container:
+    """Build every part of the application from settings, starting nothing.
+
+    `overrides` replace built parts by name (authenticator, clock, messengers): tests pass fakes.
+    """
     from models.engine import make_engine
     from models.uow import SqlUnitOfWorkFactory
 
     keys = resolve_keys(settings, sandbox_url)
     engine = make_engine(settings.database_url)
     uow_factory = SqlUnitOfWorkFactory(engine)
-    authenticator = build_authenticator(settings, keys)
+    authenticator = overrides.get("authenticator") or build_authenticator(settings, keys)
     timers = PaymentTimers()
 
     def parse_text(text: str, default_currency: str):
@@ -233,7 +220,7 @@ def build(settings: Settings, *, sandbox_url: str | None = None) -> Container:
         rates_to_eur=settings.rates_to_eur(),
         call_timeout_seconds=settings.http_timeout_seconds,
     )
-    services = Services(uow=uow_factory, authenticator=authenticator, clock=UtcClock(), config=config,
+    services = Services(uow=uow_factory, authenticator=authenticator, clock=overrides.get("clock") or UtcClock(), config=config,
                         parse=parse_text, format_money=format_money, normalize_phone=normalize_phone,
                         new_payment_id=lambda: "pay_" + secrets.token_hex(12), timers=timers)
     telegram = None
@@ -242,7 +229,7 @@ def build(settings: Settings, *, sandbox_url: str | None = None) -> Container:
 
         telegram = TelegramGateway(keys.telegram_token, keys.sandbox_url, settings.http_timeout_seconds,
                                    services.handle_inbound, polling=settings.telegram_mode == "polling")
-    messengers = build_messengers(settings, keys, telegram)
+    messengers = overrides.get("messengers") or build_messengers(settings, keys, telegram)
     outbox = OutboxWorkers(lambda: services.deliver_outbox(messengers))
     job_workers = JobWorkers(lambda limit: jobs.claim(services, limit), lambda job: jobs.run(services, job))
     services.settler = telegram
@@ -255,129 +242,6 @@ def build(settings: Settings, *, sandbox_url: str | None = None) -> Container:
     timers.bind(fallback=services.run_fallback, expiry=services.run_expiry, sweep=services.sweep)
     container = Container(settings=settings, keys=keys, services=services, authenticator=authenticator,
                           messengers=messengers, timers=timers, outbox=outbox, jobs=job_workers, telegram=telegram,
-                          polling=telegram is not None and settings.telegram_mode == "polling")
-    container._stoppers.append(engine.dispose)
-    return container
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug("%s %s %s", self.command, self.path, code)
-
-
-def start_web(container: Container, host: str = "127.0.0.1") -> None:
-    """Serve the webhooks with a threaded WSGI server in a background thread."""
-    from webhooks.app import create_app
-
-    server = make_server(host, container.settings.port, create_app(container), threaded=True,
-                         request_handler=_QuietHandler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
-    thread.start()
-    container.web_server = server
-    container.web_url = f"http://{host}:{server.server_port}"
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
-
-    container._stoppers.append(stop)
-
-
-def public_url(container: Container) -> str | None:
-    """The address the outside services call back: PUBLIC_URL, or our own address on the sandbox."""
-    if container.settings.public_url:
-        return container.settings.public_url.rstrip("/")
-    return container.web_url if container.sandbox_url else None
-
-
-def point_sandbox_at_us(container: Container) -> None:
-    """Set the sandbox consoles' callback URLs to this process (as one would in Twilio's console)."""
-    base = public_url(container)
-    if container.sandbox_url is None or base is None:
-        return
-    urls = {"authy": base + "/webhooks/authy", "verify": base + "/webhooks/twilio/verify",
-            "messaging": base + "/webhooks/twilio/sms"}
-    response = requests.post(container.sandbox_url + "/api/config", json=urls,
-                             timeout=container.settings.http_timeout_seconds)
-    response.raise_for_status()
-
-
-def start_worker(container: Container) -> None:
-    """Start the timers (re-armed from the database), the sweep and the outbox workers."""
-    container.timers.start()
-    container._stoppers.append(container.timers.stop)
-    rearmed = container.services.rearm_timers()
-    log.info("re-armed the timers of %d pending payments", rearmed)
-    container.outbox.start()
-    container._stoppers.append(container.outbox.stop)
-    container.jobs.start()
-    container._stoppers.append(container.jobs.stop)
-
-
-def start_telegram(container: Container, *, web: bool, worker: bool) -> None:
-    """Connect to Telegram: the worker polls (or only sends), the web process takes webhook updates."""
-    if container.telegram is None or (container.polling and not worker):
-        return
-    container.telegram.start()
-    container._stoppers.append(container.telegram.stop)
-    container.telegram.set_commands()
-    if web and not container.polling:
-        base = public_url(container)
-        if base is None:
-            raise RuntimeError("TELEGRAM_MODE=webhook needs PUBLIC_URL")
-        container.telegram.set_webhook(base + "/webhooks/telegram", container.telegram_webhook_secret or "")
-
-
-def check_authenticator(container: Container) -> None:
-    """Refuse to run with a Verify service that cannot bind codes to amount and payee (PSD2 mode)."""
-    check = getattr(container.authenticator, "is_psd2_enabled", None)
-    if check is not None and not check():
-        raise StartupError("TWILIO_VERIFY_SERVICE_SID: the Verify service is not PSD2-enabled; enable PSD2 "
-                           "(Psd2Enabled) on it, or use AUTHENTICATOR=authy")
-
-
-def build_and_start(settings: Settings, *, web: bool, worker: bool, migrate: bool = False,
-                    serve_http: bool = True) -> Container:
-    """Build and start the parts of one process; with no credentials, on a sandbox of its own.
-
-    web: this process takes webhooks (served here unless serve_http is False: gunicorn serves them);
-    worker: it runs the timers, the sweep, the outbox and Telegram polling.
-    """
-    sandbox = None
-    sandbox_url = settings.sandbox_url
-    if settings.uses_sandbox and sandbox_url is None:
-        from models.reset import empty_database
-        from sandbox.persistence import state_file_beside
-        from sandbox.server import start_sandbox
-
-        # The sandbox's world lives beside the database, so a restart finds both as they were ...
-        sandbox = start_sandbox(port=settings.sandbox_port, state_file=state_file_beside(settings.database_url))
-        sandbox_url = sandbox.url
-        # ... and its reset (POST /api/reset, the page's button) empties both.
-        sandbox.world.on_reset.append(lambda: empty_database(settings.database_url))
-    if migrate or sandbox is not None:
-        from models.migrate import upgrade
-
-        upgrade(settings.database_url)
-    container = build(settings, sandbox_url=sandbox_url if settings.uses_sandbox else None)
-    grammar_context(settings.default_currency, settings.max_payment_amount)  # read CLDR now, not on a message
-    if sandbox is not None:
-        container.sandbox = sandbox
-        container._stoppers.append(sandbox.stop)
-    try:
-        check_authenticator(container)
-        if web and serve_http:
-            start_web(container)
-            point_sandbox_at_us(container)
-        base = public_url(container)
-        if base is not None:
-            container.services.config = replace(container.services.config, logo_url=base + "/static/logo.png")
-        if worker:
-            start_worker(container)
-        start_telegram(container, web=web, worker=worker)
-    except Exception:
-        container.stop()
-        raise
+                          polling=telegram is not None and settings.telegram_mode == "polling",
+                          close=engine.dispose)
     return container

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from flask import Flask
 
 from webhooks import authy, health, telegram, twilio
-
-if TYPE_CHECKING:
-    from bot.bootstrap import Container
+from webhooks.context import Application
 
 
-def create_app(container: "Container") -> Flask:
-    """Build the Flask app around what bootstrap built; nothing here talks to a vendor."""
+def create_app(container: Application) -> Flask:
+    """Build the Flask app around the wired application; nothing here talks to a vendor."""
     app = Flask(__name__)  # serves webhooks/static: the logo shown in push requests
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     app.extensions["payfriend"] = container

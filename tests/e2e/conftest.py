@@ -9,7 +9,8 @@ from typing import Any, Callable
 import pytest
 import requests
 
-from bot.bootstrap import Container, build_and_start
+from bot import runtime
+from bot.runtime import Process
 from bot.settings import Settings
 from tests.e2e.harness import Phone
 from tests.fixtures_openapi import recorded_twilio_requests
@@ -44,14 +45,14 @@ def flavour(request) -> tuple[str, str]:
 
 
 @pytest.fixture
-def start_payfriend(database_url: str, sandbox, request) -> Iterator[Callable[..., Container]]:
+def start_payfriend(database_url: str, sandbox, request) -> Iterator[Callable[..., Process]]:
     """Start Payfriend (web + worker + Telegram) with settings overrides; stopped after the test."""
-    started: list[Container] = []
+    started: list[Process] = []
     authenticator = request.getfixturevalue("flavour")[1] if "flavour" in request.fixturenames else "authy"
 
-    def start(**overrides: Any) -> Container:
+    def start(**overrides: Any) -> Process:
         overrides.setdefault("authenticator", authenticator)
-        container = build_and_start(e2e_settings(database_url, sandbox.url, **overrides), web=True, worker=True,
+        container = runtime.start(e2e_settings(database_url, sandbox.url, **overrides), web=True, worker=True,
                                     migrate=True)
         started.append(container)
         return container
@@ -62,12 +63,12 @@ def start_payfriend(database_url: str, sandbox, request) -> Iterator[Callable[..
 
 
 @pytest.fixture
-def payfriend(start_payfriend) -> Container:
+def payfriend(start_payfriend) -> Process:
     """Payfriend with short timers."""
     return start_payfriend()
 
 
-def install_verify_app(container: Container, sandbox_url: str, phone: Phone) -> None:
+def install_verify_app(container: Process, sandbox_url: str, phone: Phone) -> None:
     """The person installs the authenticator app: a Verify Push factor for their entity."""
     with container.services.uow() as uow:
         user = uow.users.by_phone(phone.phone)
@@ -83,7 +84,7 @@ def new_person(sandbox, request) -> Callable[..., Phone]:
     channel, authenticator = (request.getfixturevalue("flavour") if "flavour" in request.fixturenames
                               else ("telegram", "authy"))
 
-    def make(name: str, container: Container | None = None) -> Phone:
+    def make(name: str, container: Process | None = None) -> Phone:
         hook = None
         if authenticator == "verify":
             running = container or request.getfixturevalue("payfriend")

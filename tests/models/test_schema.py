@@ -80,5 +80,5 @@ def test_processes_migrating_side_by_side_migrate_once(database_url, engine):
     from tests.models.support import run_threads
 
     run_threads(lambda: migrate.upgrade(database_url), 1 if engine.dialect.name == "sqlite" else 4)
-    assert migrate.current(database_url) == "0002"
+    assert migrate.current(database_url) == "0003"
     assert _diffs(engine) == []

@@ -128,8 +128,9 @@ def sandbox_violations(imports: list[Import]) -> list[Import]:
 
 
 def webhooks_violations(imports: list[Import]) -> list[Import]:
-    """webhooks modules importing a vendor client or the database layer's libraries."""
-    return [i for i in imports if _under(i, "webhooks") and i.top in MESSAGING_VENDORS | DATABASE_LIBRARIES]
+    """webhooks modules importing a vendor client, the database layer's libraries, or the process runtime."""
+    return [i for i in imports if _under(i, "webhooks") and (i.top in MESSAGING_VENDORS | DATABASE_LIBRARIES
+                                                              or _within(i.module, "bot.runtime", "bot.bootstrap"))]
 
 
 RULES = [core_violations, services_violations, vendor_violations, database_violations, sandbox_violations,
@@ -171,6 +172,8 @@ def _imports(rel: str, source: str) -> list[Import]:
     ("bot/bootstrap.py", "from telegram import Bot", vendor_violations),
     ("webhooks/authy.py", "from twilio.request_validator import RequestValidator", vendor_violations),
     ("webhooks/app.py", "import sqlalchemy", webhooks_violations),
+    ("webhooks/app.py", "from bot.runtime import start", webhooks_violations),
+    ("webhooks/context.py", "from bot.bootstrap import Container", webhooks_violations),
     ("bot/services.py", "from sqlalchemy import select", database_violations),
     ("sandbox/app.py", "from bot.core.money import Money", sandbox_violations),
     ("sandbox/app.py", "__import__('webhooks.app')", sandbox_violations),

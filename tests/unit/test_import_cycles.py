@@ -209,7 +209,6 @@ def test_imports_inside_functions_close_no_cycle(project_edges):
     assert not found, explain(found, edges)
 
 
-@pytest.mark.xfail(strict=True, reason="bootstrap/webhooks split in progress")
 def test_bootstrap_and_webhooks_do_not_import_each_other(project_edges):
     between = [e for e in project_edges if _bootstrap_webhooks(e)]
     assert not between, "\n".join(map(str, between))

@@ -29,7 +29,7 @@ def start_app(database_url: str, sandbox: RunningSandbox) -> Iterator[Callable[.
 
     yield start
     for container in reversed(built):
-        container.stop()
+        container.close()
 
 
 @pytest.fixture

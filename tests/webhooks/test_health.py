@@ -19,6 +19,6 @@ def test_health_is_unavailable_when_the_database_does_not_answer(sandbox, tmp_pa
     try:
         response = create_app(container).test_client().get("/health")
     finally:
-        container.stop()
+        container.close()
 
     assert (response.status_code, response.get_json()) == (503, {"status": "database unavailable"})
