@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Connection, Row, and_, case, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -160,14 +160,16 @@ class SqlPaymentRepository:
 class SqlOutboxRepository:
     """Messages to people, claimed by one worker at a time through a lease."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, wrote: Callable[[], None] = lambda: None) -> None:
         self._c = connection
+        self._wrote = wrote  # tells the unit of work that workers have something new to do
 
     def add(self, message: OutboxMessage) -> OutboxMessage:
         """Insert the message; sets and returns it with its id."""
         values = _outbox_values(message)
         values.pop("id")
         message.id = self._c.execute(insert(outbox).values(values)).inserted_primary_key[0]
+        self._wrote()
         return message
 
     def undelivered(self, limit: int) -> list[OutboxMessage]:
@@ -222,14 +224,16 @@ class SqlOutboxRepository:
 class SqlJobRepository:
     """Outside calls to make, claimed by one worker at a time through a lease."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, wrote: Callable[[], None] = lambda: None) -> None:
         self._c = connection
+        self._wrote = wrote
 
     def add(self, job: Job) -> Job:
         """Insert the job; sets and returns it with its id."""
         values = {"kind": JobKind(job.kind).value, "payload": job.payload, "attempts": job.attempts,
                   "created_at": job.created_at, "run_at": job.run_at}
         job.id = self._c.execute(insert(jobs).values(values)).inserted_primary_key[0]
+        self._wrote()
         return job
 
     def waiting(self, limit: int) -> list[Job]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine
 
+from models.notify import WORK_CHANNEL
+
 from models.repositories import (
     SqlJobRepository,
     SqlOutboxRepository,
@@ -32,8 +34,9 @@ class SqlUnitOfWork:
         self._connection = connection = self._engine.connect()
         self.users = SqlUserRepository(connection)
         self.payments = SqlPaymentRepository(connection)
-        self.outbox = SqlOutboxRepository(connection)
-        self.jobs = SqlJobRepository(connection)
+        self._work_written = False
+        self.outbox = SqlOutboxRepository(connection, self._wrote_work)
+        self.jobs = SqlJobRepository(connection, self._wrote_work)
         self.receipts = SqlReceiptRepository(connection)
         return self
 
@@ -47,8 +50,19 @@ class SqlUnitOfWork:
             connection.close()
 
     def commit(self) -> None:
-        """Commit what was done so far; the unit stays usable for a next transaction."""
-        self._require().commit()
+        """Commit what was done so far; the unit stays usable for a next transaction.
+
+        On PostgreSQL a transaction that wrote outbox messages or jobs also wakes the workers of
+        every process (NOTIFY is delivered when the transaction commits).
+        """
+        connection = self._require()
+        if self._work_written and connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"NOTIFY {WORK_CHANNEL}")
+        self._work_written = False
+        connection.commit()
+
+    def _wrote_work(self) -> None:
+        self._work_written = True
 
     def rollback(self) -> None:
         """Undo what was done since the last commit."""
