@@ -9,6 +9,7 @@ from bot.core.commands import Cancel, Code, Confirm, Help, History, ParseError, 
 from bot.core.entities import Channel, InboundMessage, Registration, User
 from bot.core.jobs import JobKind
 from bot.core.payment import Event
+from bot.core.registration import check_start
 from bot.core.sms import keyword as sms_keyword
 from bot.ports import UnitOfWork
 from bot.services import authorization, payments, registration
@@ -106,7 +107,8 @@ def _opt_out(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User | No
         if phone is None:
             return
         uow.users.add(User(id=None, created_at=ctx.clock.now(), phone=phone, sms_opted_out=True,
-                           registration=Registration.PHONE_CODE, default_currency=ctx.config.default_currency))
+                           registration=check_start(Registration.PHONE_CODE),
+                           default_currency=ctx.config.default_currency))
         return
     user.sms_opted_out = True
     uow.users.save(user)

@@ -10,6 +10,7 @@ from bot.core import replies
 from bot.core.commands import Code, ParseResult
 from bot.core.entities import Channel, InboundMessage, Registration, User
 from bot.core.jobs import Job, JobKind
+from bot.core.registration import RegistrationEvent, advance, allows, check_start, phone_verified
 from bot.ports import AuthenticatorUnavailable, UnitOfWork
 from bot.services.context import Context, ReplyTo, mask_phone
 from bot.services.notifications import reply, reply_after
@@ -29,7 +30,8 @@ def on_stranger(ctx: Context, uow: UnitOfWork, msg: InboundMessage) -> None:
     if phone is None:
         return
     user = uow.users.add(User(id=None, created_at=ctx.clock.now(), phone=phone,
-                              registration=Registration.PHONE_CODE, default_currency=ctx.config.default_currency))
+                              registration=check_start(Registration.PHONE_CODE),
+                              default_currency=ctx.config.default_currency))
     _start_phone_check(ctx, uow, user, to, welcome=True)
 
 
@@ -67,7 +69,7 @@ def on_contact(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User | 
         uow.users.save(user)
     person.phone = phone
     person.phone_verified = False
-    person.registration = Registration.PHONE_CODE
+    person.registration = advance(person.registration, RegistrationEvent.SHARE_CONTACT)
     if person.id is None:
         person = uow.users.add(person)
     else:
@@ -132,10 +134,10 @@ def check_phone_code(ctx: Context, job: Job) -> None:
     def verified(current: User) -> str:
         current.phone_verified = True
         ready = current.email is not None and current.authenticator_id is not None
-        current.registration = Registration.READY if ready else Registration.EMAIL
+        current.registration = advance(current.registration, phone_verified(ready))
         return replies.registered(ctx.config.authenticator_label) if ready else replies.ask_email()
 
-    _advance(ctx, job, user.id, to, Registration.PHONE_CODE, verified)
+    _advance(ctx, job, user.id, to, RegistrationEvent.VERIFY_PHONE, verified)
 
 
 def register(ctx: Context, job: Job) -> None:
@@ -154,18 +156,18 @@ def register(ctx: Context, job: Job) -> None:
 
     def registered(current: User) -> str:
         current.email, current.authenticator_id = email, authenticator_id
-        current.registration = Registration.READY
+        current.registration = advance(current.registration, RegistrationEvent.REGISTER)
         return replies.registered(ctx.config.authenticator_label)
 
-    _advance(ctx, job, user.id, to, Registration.EMAIL, registered)
+    _advance(ctx, job, user.id, to, RegistrationEvent.REGISTER, registered)
 
 
-def _advance(ctx: Context, job: Job, user_id: int, to: ReplyTo, expected: Registration,
+def _advance(ctx: Context, job: Job, user_id: int, to: ReplyTo, event: RegistrationEvent,
              change: Callable[[User], str]) -> None:
-    """Apply `change` if the person is still at the `expected` step, and send the reply it returns."""
+    """Apply `change` if the person's step still allows `event`, and send the reply it returns."""
     with ctx.uow() as uow:
         current = uow.users.get_for_update(user_id)
-        if current is not None and current.registration is expected:
+        if current is not None and allows(current.registration, event):
             text = change(current)
             uow.users.save(current)
             reply(ctx, uow, to, text, remove_keyboard=to.channel is Channel.TELEGRAM)
