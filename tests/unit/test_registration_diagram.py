@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
 from bot.core.entities import Registration
 from bot.core.registration import (START_STATES, TRANSITIONS, IllegalRegistrationTransition, RegistrationEvent,
                                    advance, allows, check_start, phone_verified)
-
-DOC = Path(__file__).resolve().parents[2] / "docs" / "registration-states.md"
-EDGE = re.compile(r"^\s*(\[\*\]|\w+)\s*-->\s*(\[\*\]|\w+)\s*(?::\s*(\w+))?\s*$")
+from tests.unit.mermaid import diagram_edges
 
 Drawn = tuple[Registration, RegistrationEvent, Registration]
 
 
-def _mermaid() -> str:
-    blocks = re.findall(r"```mermaid\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
-    assert len(blocks) == 1, "expected one mermaid block"
-    return blocks[0]
-
-
 def _edges() -> list[tuple[str, str, str | None]]:
-    edges = []
-    for line in _mermaid().splitlines():
-        match = EDGE.match(line)
-        if match:
-            edges.append((match[1], match[2], match[3]))
-        else:
-            assert "-->" not in line, f"unreadable edge: {line!r}"
-    return edges
+    return diagram_edges("registration-states.md")
 
 
 def _drawn_transitions() -> list[Drawn]:

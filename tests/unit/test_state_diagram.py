@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from bot.core.payment import FINAL_STATES, TRANSITIONS, Event, State, Step
-
-DOC = Path(__file__).resolve().parents[2] / "docs" / "payment-states.md"
-EDGE = re.compile(r"^\s*(\[\*\]|\w+)\s*-->\s*(\[\*\]|\w+)\s*(?::\s*(\w+))?\s*$")
-
-
-def _mermaid() -> str:
-    blocks = re.findall(r"```mermaid\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
-    assert len(blocks) == 1, "expected one mermaid block"
-    return blocks[0]
+from tests.unit.mermaid import diagram_edges
 
 
 def _node(name: str) -> tuple[State, Step]:
@@ -24,14 +13,7 @@ def _node(name: str) -> tuple[State, Step]:
 
 
 def _edges() -> list[tuple[str, str, str | None]]:
-    edges = []
-    for line in _mermaid().splitlines():
-        match = EDGE.match(line)
-        if match:
-            edges.append((match[1], match[2], match[3]))
-        else:
-            assert "-->" not in line, f"unreadable edge: {line!r}"
-    return edges
+    return diagram_edges("payment-states.md")
 
 
 def _drawn_transitions() -> list[tuple[State, Step, Event, State, Step]]:
