@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-from flask import Flask
+from flask import Flask, send_from_directory
 
 from sandbox.world import World
 
@@ -25,6 +25,11 @@ def create_app(world: World) -> Flask:
     app.register_blueprint(telegram_api.create_blueprint(world))
     app.register_blueprint(control.create_blueprint(world), url_prefix="/api")
     app.register_blueprint(page.create_blueprint(world))
+
+    @app.get("/favicon.ico")
+    def favicon():  # browsers ask for it whatever the page links; the phone page's icon is an SVG
+        return send_from_directory(page.STATIC, "favicon.svg", mimetype="image/svg+xml", max_age=3600)
+
     for module_name, prefix in _PROVIDER_BLUEPRINTS:
         try:
             blueprint = importlib.import_module(module_name).create_blueprint(world)
