@@ -1,12 +1,19 @@
 // The sandbox phone page: one simulated person's Telegram chat, SMS inbox and authenticator app.
 // Plain JS, no build step. Everything goes through the control API (/api/...); the page refreshes
 // whenever /api/events reports a new world version (long poll).
+// Below 700 px the three apps are tabs with unread badges, and a banner tells when a push or an SMS
+// arrives out of sight; wider, they stand side by side.
 "use strict";
 
 const FAULT_MODES = ["none", "down", "slow", "error", "drop-callback", "duplicate-callback"];
+const TABS = ["telegram", "sms", "auth"];
+const TYPING_SECONDS = 5;  // how long Telegram shows a chat action (the sandbox keeps it as long)
+const BANNER_SECONDS = 10;
 const $ = (id) => document.getElementById(id);
+const narrow = window.matchMedia("(max-width: 699.98px)");
 
-const state = { people: [], phone: localStorage.getItem("payfriend.phone") || "", version: 0, seenAnswers: new Set() };
+const state = { people: [], phone: localStorage.getItem("payfriend.phone") || "", version: 0, seenAnswers: new Set(),
+                tab: "telegram" };
 
 async function api(method, path, body) {
   const init = { method, headers: {} };
@@ -52,6 +59,112 @@ function toast(text, isError = false) {
 
 const query = (phone) => "?phone=" + encodeURIComponent(phone);
 
+// Bring a list in line with `items` node by node: an unchanged item keeps its node, so a live region
+// announces only what is new and no button is replaced under the pointer.
+function patchList(list, items, keyOf, build) {
+  const nodes = [...list.children];
+  items.forEach((item, i) => {
+    const key = keyOf(item);
+    if (nodes[i] && nodes[i].dataset.key === key) return;
+    const node = build(item);
+    node.dataset.key = key;
+    if (nodes[i]) nodes[i].replaceWith(node);
+    else list.append(node);
+  });
+  for (const node of nodes.slice(items.length)) node.remove();
+}
+
+// -- tabs, unread badges and the banner ---------------------------------------------------------
+
+// What the person has seen, per app: ids of bot messages, inbound SMS and pushes. What arrives while
+// its app is out of sight is unread until that app is opened.
+const seen = { telegram: new Set(), sms: new Set(), auth: new Set() };
+const unread = { telegram: new Set(), sms: new Set(), auth: new Set() };
+const primed = {};  // app -> phone whose history is already counted as seen
+
+function inSight(tab) {
+  return !narrow.matches || state.tab === tab;
+}
+
+// Note the items an app shows now; answers those that just arrived out of sight (none on first look).
+function arrived(tab, ids) {
+  const fresh = ids.filter((id) => !seen[tab].has(id));
+  for (const id of fresh) seen[tab].add(id);
+  if (tab === "auth") for (const id of [...unread.auth]) if (!ids.includes(id)) unread.auth.delete(id);  // decided or expired
+  if (primed[tab] !== state.phone) {
+    primed[tab] = state.phone;
+    return [];
+  }
+  if (inSight(tab)) return [];
+  for (const id of fresh) unread[tab].add(id);
+  renderBadges();
+  return fresh;
+}
+
+function forgetSeen() {
+  for (const tab of TABS) {
+    seen[tab].clear();
+    unread[tab].clear();
+    delete primed[tab];
+  }
+  hideBanner();
+  renderBadges();
+}
+
+const TAB_NAMES = { telegram: "Telegram", sms: "Messages", auth: "Authenticator" };
+
+function renderBadges() {
+  for (const tab of TABS) {
+    const count = unread[tab].size;
+    const badge = document.querySelector(`[data-testid=unread-${tab}]`);
+    badge.textContent = count ? String(count) : "";
+    badge.hidden = !count;
+    const button = $("tab-" + tab);
+    if (count) button.setAttribute("aria-label", `${TAB_NAMES[tab]}, ${count} new`);
+    else button.removeAttribute("aria-label");
+  }
+}
+
+function setTab(tab, focus = false) {
+  state.tab = tab;
+  document.body.dataset.tab = tab;
+  for (const button of document.querySelectorAll("[role=tab]")) {
+    const on = button.dataset.tab === tab;
+    button.setAttribute("aria-selected", String(on));
+    button.tabIndex = on ? 0 : -1;
+    if (on && focus) button.focus();
+  }
+  unread[tab].clear();
+  renderBadges();
+  if (banner.tab === tab) hideBanner();
+  if (tab === "telegram") scrollToEnd($("chat-messages"));
+  if (tab === "sms") scrollToEnd($("sms-list"));
+}
+
+function scrollToEnd(list) {
+  list.scrollTop = list.scrollHeight;
+}
+
+const banner = { tab: null, timer: null };
+
+function showBanner(tab, title, body) {
+  banner.tab = tab;
+  $("banner-icon").className = "icon " + (tab === "auth" ? "auth" : "sms");
+  $("banner-icon").textContent = tab === "auth" ? "✔" : "✉";
+  $("banner-title").textContent = title;
+  $("banner-body").textContent = body;
+  $("banner").dataset.tab = tab;
+  $("banner").hidden = false;
+  clearTimeout(banner.timer);
+  banner.timer = setTimeout(hideBanner, BANNER_SECONDS * 1000);
+}
+
+function hideBanner() {
+  clearTimeout(banner.timer);
+  banner.tab = null;
+  $("banner").hidden = true;
+}
+
 // Redraw a part only when its data changed: no flicker, and no button replaced under the pointer.
 const drawn = {};
 function changed(part, data) {
@@ -70,6 +183,8 @@ function renderPeople() {
   if (!state.people.some((p) => p.phone === state.phone)) state.phone = state.people.length ? state.people[0].phone : "";
   select.value = state.phone;
   document.body.classList.toggle("nobody", !state.phone);
+  if (renderPeople.phone !== state.phone) forgetSeen();  // another phone: its own unread counts
+  renderPeople.phone = state.phone;
 }
 
 function person() {
@@ -81,17 +196,17 @@ function person() {
 function renderChat(chat) {
   const me = chat.person;
   $("tg-status").textContent = me.blocked_bot ? "bot blocked" : me.started_bot ? "" : "not started";
+  state.botStatus = me.blocked_bot ? "bot · blocked" : me.started_bot ? "bot" : "bot · not started";
+  if (!$("typing").classList.contains("on")) $("typing").textContent = state.botStatus;
   $("start-bot").hidden = me.started_bot && !me.blocked_bot;
   $("block-bot").hidden = !me.started_bot || me.blocked_bot;
-  $("typing").textContent = chat.typing ? "typing…" : "bot";
-  clearTimeout(renderChat.typingTimer);
-  if (chat.typing) renderChat.typingTimer = setTimeout(() => ($("typing").textContent = "bot"), 5000);
   const list = $("chat-messages");
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  list.replaceChildren(...chat.messages.map(chatMessage));
-  if (!chat.messages.length) list.append(el("li", { class: "hint", textContent: "Press Start, or write /start." }));
-  if (atBottom || renderChat.first !== state.phone) list.scrollTop = list.scrollHeight;
+  const items = chat.messages.length ? chat.messages : [{ hint: "Press Start, or write /start." }];
+  patchList(list, items, (m) => JSON.stringify(m), (m) => m.hint ? el("li", { class: "hint", textContent: m.hint }) : chatMessage(m));
+  if (atBottom || renderChat.first !== state.phone) scrollToEnd(list);
   renderChat.first = state.phone;
+  arrived("telegram", chat.messages.filter((m) => m.from === "bot").map((m) => String(m.message_id)));
   renderReplyKeyboard(chat.keyboard);
   const primed = state.seenAnswers.has("primed:" + state.phone);  // no toasts for old answers
   state.seenAnswers.add("primed:" + state.phone);
@@ -100,6 +215,26 @@ function renderChat(chat) {
       state.seenAnswers.add(answer.id);
       if (answer.answer_text && primed) toast(answer.answer_text);
     }
+  }
+}
+
+// "typing…" while the bot's chat action lasts: from the latest look that saw it, or until its message comes.
+function renderTyping(typing) {
+  clearTimeout(renderTyping.timer);
+  setTyping(typing);
+  if (typing) renderTyping.timer = setTimeout(() => setTyping(false), TYPING_SECONDS * 1000);
+}
+
+function setTyping(on) {
+  const status = $("typing");
+  const text = on ? "typing…" : state.botStatus || "bot";
+  if (status.textContent !== text) status.textContent = text;
+  status.classList.toggle("on", on);
+  $("typing-bubble").hidden = !on;
+  $("tab-telegram").classList.toggle("typing", on);
+  if (on) {
+    const list = $("chat-messages");
+    if (list.scrollHeight - list.scrollTop - list.clientHeight < 40) scrollToEnd(list);
   }
 }
 
@@ -141,12 +276,20 @@ async function press(button) {
 
 function renderSms(inbox) {
   const list = $("sms-list");
-  list.replaceChildren(...inbox.map((m) => el("li", {
+  const items = inbox.length ? inbox : [{ hint: "No messages yet." }];
+  patchList(list, items, (m) => JSON.stringify(m), (m) => m.hint ? el("li", { class: "hint", textContent: m.hint }) : smsMessage(m));
+  scrollToEnd(list);
+  const inbound = inbox.filter((m) => m.direction === "inbound");
+  const fresh = arrived("sms", inbound.map((m) => m.sid));
+  const last = inbound.find((m) => m.sid === fresh[fresh.length - 1]);
+  if (last && narrow.matches) showBanner("sms", "SMS from " + last.from, last.body);
+}
+
+function smsMessage(m) {
+  return el("li", {
     class: "bubble " + (m.direction === "inbound" ? "bot" : "person"), "data-testid": "sms-message",
     "data-direction": m.direction }, el("div", { class: "from", textContent: m.direction === "inbound" ? m.from : "me" }),
-    el("div", { class: "text" }, ...withCodes(m.body)), el("div", { class: "meta", textContent: time(m.at) }))));
-  if (!inbox.length) list.append(el("li", { class: "hint", textContent: "No messages yet." }));
-  list.scrollTop = list.scrollHeight;
+    el("div", { class: "text" }, ...withCodes(m.body)), el("div", { class: "meta", textContent: time(m.at) }));
 }
 
 // Text with its one-time codes (4 to 10 digits) set apart, so they are easy to read and type.
@@ -169,6 +312,16 @@ function renderApprovals(approvals) {
     "data-testid": "approval-done", "data-id": a.id, "data-status": a.status },
     el("span", { class: "badge " + a.status, "data-testid": "approval-status", textContent: a.status }), " ",
     a.message + " · " + detailsSummary(a.details))));
+  const fresh = arrived("auth", pending.map((a) => a.id));
+  const push = pending.find((a) => a.id === fresh[fresh.length - 1]);
+  if (push && narrow.matches) showBanner("auth", "Approve in your authenticator", pushSummary(push));
+}
+
+// "$20.00 to Neville" when the push names them, else its message.
+function pushSummary(a) {
+  const amount = detail(a.details, /amount/i);
+  const payee = detail(a.details, /payee|sending to|recipient|^to$/i);
+  return amount && payee ? `${amount} to ${payee}` : a.message;
 }
 
 function detailsSummary(details) {
@@ -184,7 +337,8 @@ function detail(details, pattern) {
 function approvalCard(a) {
   const rows = Object.entries(a.details || {}).map(([k, v]) =>
     el("tr", {}, el("th", { textContent: k }), el("td", { textContent: String(v), "data-testid": "detail-" + k.toLowerCase() })));
-  const expires = a.expires_at ? el("small", { class: "expires", "data-expires": a.expires_at }) : null;
+  const expires = a.expires_at
+    ? el("span", { class: "expires", "data-expires": a.expires_at, "data-testid": "approval-expires" }) : null;
   const amount = detail(a.details, /amount/i);
   const payee = detail(a.details, /payee|sending to|recipient|^to$/i);
   const summary = amount || payee ? el("div", { class: "summary" },
@@ -211,9 +365,17 @@ async function decide(id, decision) {
 function tickExpiry() {
   const now = Date.now() / 1000;
   for (const node of document.querySelectorAll("[data-expires]")) {
-    const left = Math.max(0, Math.round(Number(node.dataset.expires) - now));
-    node.textContent = left ? `expires in ${left}s` : "expired";
+    const left = Math.max(0, Math.floor(Number(node.dataset.expires) - now));
+    node.textContent = left ? "expires in " + clock(left) : "expired";
+    node.classList.toggle("soon", left < 60);
   }
+}
+
+// 872 -> "14:32"; an hour or more -> "23:59:59".
+function clock(seconds) {
+  const pad = (n) => String(n).padStart(2, "0");
+  const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+  return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
 }
 
 // -- faults ------------------------------------------------------------------------------------
@@ -230,6 +392,8 @@ function renderFaults(faults) {
     select.value = faults[select.dataset.service];
     select.classList.toggle("active", select.value !== "none");
   }
+  const active = Object.values(faults).filter((mode) => mode !== "none").length;
+  $("faults-active").textContent = active ? `(${active} on)` : "";
 }
 
 // -- refresh loop ------------------------------------------------------------------------------
@@ -247,6 +411,7 @@ async function refresh() {
     api("GET", "/authenticator/approvals" + query(me.phone)),
   ]);
   if (changed("chat", chat)) renderChat(chat);
+  renderTyping(chat.typing);
   if (changed("sms", inbox)) renderSms(inbox);
   if (changed("approvals", approvals)) renderApprovals(approvals);
   tickExpiry();
@@ -282,6 +447,9 @@ function wire() {
     localStorage.setItem("payfriend.phone", state.phone);
     refresh().catch(showError);
   });
+  wireTabs();
+  if (narrow.matches) $("knobs").open = false;  // a phone keeps the fault knobs folded away
+  $("toggle-add").addEventListener("click", () => showAddForm(!$("add-person").classList.contains("open")));
   $("add-person").addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
@@ -289,6 +457,7 @@ function wire() {
       state.phone = created.phone;
       localStorage.setItem("payfriend.phone", state.phone);
       e.target.reset();
+      showAddForm(false);
       await refresh();
     } catch (err) { showError(err); }
   });
@@ -318,6 +487,35 @@ function wire() {
   $("block-bot").addEventListener("click", () => api("POST", "/telegram/block", { phone: state.phone }).catch(showError));
   $("reset-sandbox").addEventListener("click", resetSandbox);
   setInterval(tickExpiry, 1000);
+}
+
+function showAddForm(open) {
+  $("add-person").classList.toggle("open", open);
+  $("toggle-add").setAttribute("aria-expanded", String(open));
+  if (open) $("new-name").focus();
+}
+
+function wireTabs() {
+  const tabs = [...document.querySelectorAll("[role=tab]")];
+  for (const button of tabs) {
+    button.addEventListener("click", () => setTab(button.dataset.tab));
+    button.addEventListener("keydown", (e) => {
+      const i = tabs.indexOf(button);
+      const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+      if (next === undefined) return;
+      e.preventDefault();
+      setTab(tabs[(next + tabs.length) % tabs.length].dataset.tab, true);
+    });
+  }
+  $("banner-open").addEventListener("click", () => { if (banner.tab) setTab(banner.tab); });
+  $("banner-close").addEventListener("click", hideBanner);
+  narrow.addEventListener("change", () => {  // wide: every app is in sight, nothing stays unread
+    if (!narrow.matches) {
+      for (const tab of TABS) unread[tab].clear();
+      hideBanner();
+      renderBadges();
+    }
+  });
 }
 
 async function resetSandbox() {
