@@ -299,6 +299,15 @@ def test_the_bot_typing_shows(sandbox, person, chromium, size):
         assert time.monotonic() - started > 3
 
 
+def test_the_page_has_an_icon(sandbox, chromium):
+    page = open_page(chromium, sandbox, PHONE_SIZE)
+    href = page.locator("link[rel=icon]").get_attribute("href")
+    for path in (href, "/favicon.ico"):
+        r = requests.get(sandbox.url + path, timeout=5)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("image/svg+xml"), path
+        assert r.text.lstrip().startswith("<svg")
+
+
 def test_push_countdown_reads_minutes_and_seconds(sandbox, person, chromium):
     soon, later = add_push(sandbox, 872), add_push(sandbox, 2 * 3600 + 5)
     page = open_page(chromium, sandbox, DESKTOP_SIZE)
