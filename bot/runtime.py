@@ -23,7 +23,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-CHATTY_LOGGERS = ("httpx", "apscheduler", "alembic")  # one line per request or job is noise
+CHATTY_LOGGERS = ("httpx", "apscheduler", "alembic", "twilio.http_client")  # a line per request (or header) is noise
 START_ATTEMPTS = 5  # a Telegram call at start-up is tried this often, with backoff, before giving up
 
 
