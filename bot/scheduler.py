@@ -1,8 +1,10 @@
-"""Timers and workers: precise per-payment timers (APScheduler), a periodic sweep, the outbox, the jobs.
+"""Timers and workers: precise per-payment timers (APScheduler), the deadline sweep, the outbox, the jobs.
 
-The payment row (its fallback_at and expires_at columns) is the truth; the in-memory jobs only make
-things happen on time. A job that fires twice, or in two processes, acts once: every service it
-calls claims its payment with a guarded update. The sweep catches what a restart left behind.
+The payment row (its fallback_at and expires_at columns) is the truth; the in-memory timers only
+make things happen on time. A timer that falls due wakes the one sweep thread, which claims every
+due deadline in one statement per kind; a claim is a guarded update, so a deadline claimed twice,
+or in two processes, acts once. The sweep also runs every 2 s: it catches what a restart left
+behind or another process armed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 2.0
-OUTBOX_IDLE_SECONDS = 1.0
 
 
 class PaymentTimers:
@@ -33,14 +34,11 @@ class PaymentTimers:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
             timezone="UTC",
         )
-        self._handlers: dict[str, Callable[[str], object]] = {}
+        self._due: Callable[[], object] = lambda: None
 
-    def bind(self, fallback: Callable[[str], object], expiry: Callable[[str], object],
-             sweep: Callable[[], object]) -> None:
-        """Say what runs for each kind of timer, and what the periodic sweep does."""
-        self._handlers = {"fallback": fallback, "expiry": expiry}
-        self._scheduler.add_job(_safely(sweep, "sweep"), "interval", seconds=SWEEP_SECONDS, id="sweep",
-                                replace_existing=True)
+    def bind(self, due: Callable[[], object]) -> None:
+        """Say what a timer that falls due does (wake the sweep)."""
+        self._due = due
 
     def schedule(self, kind: str, payment_id: str, when: datetime) -> None:
         """Fire `kind` for the payment at `when` (replacing an earlier timer of the same kind).
@@ -49,8 +47,7 @@ class PaymentTimers:
         """
         if not self._scheduler.running:
             return
-        handler = self._handlers[kind]
-        self._scheduler.add_job(_safely(handler, kind), "date", run_date=when, args=[payment_id],
+        self._scheduler.add_job(_safely(self._due, kind), "date", run_date=when,
                                 id=f"{kind}:{payment_id}", replace_existing=True)
 
     def start(self) -> None:
@@ -76,60 +73,61 @@ def _safely(func: Callable[..., object], name: str) -> Callable[..., None]:
     return run
 
 
-class OutboxWorkers:
-    """Threads that deliver outbox messages as soon as they are written, and retry the rest."""
+class Ticker:
+    """One thread runs `tick` as soon as it is kicked, and every `interval` seconds anyway (the sweep)."""
 
-    def __init__(self, deliver: Callable[[], int], threads: int = 4) -> None:
-        self._deliver = deliver
-        self._threads = threads
+    def __init__(self, name: str, tick: Callable[[], object], interval: float = SWEEP_SECONDS) -> None:
+        self._name = name
+        self._tick = tick
+        self._interval = interval
         self._kick = threading.Event()
         self._stop = threading.Event()
-        self._workers: list[threading.Thread] = []
+        self._thread: threading.Thread | None = None
 
     def kick(self) -> None:
-        """Wake the workers: something was just written to the outbox."""
+        """Run the tick now (kicks while it runs coalesce into one more run)."""
         self._kick.set()
 
     def start(self) -> None:
-        """Start the worker threads."""
-        for n in range(self._threads):
-            worker = threading.Thread(target=self._loop, name=f"outbox-{n}", daemon=True)
-            worker.start()
-            self._workers.append(worker)
+        """Start the thread."""
+        self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        """Stop the workers after their current message."""
+        """Stop after the current tick."""
         self._stop.set()
         self._kick.set()
-        for worker in self._workers:
-            worker.join(10)
+        if self._thread is not None:
+            self._thread.join(10)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self._kick.wait(OUTBOX_IDLE_SECONDS)
+            self._kick.wait(self._interval)
             self._kick.clear()
-            try:
-                while not self._stop.is_set() and self._deliver() > 0:
-                    pass
-            except Exception:
-                log.exception("outbox delivery failed")
+            if not self._stop.is_set():
+                _safely(self._tick, self._name)()
 
 
-JOBS_IDLE_SECONDS = 1.0
+IDLE_SECONDS = 1.0  # the safety-net poll when no wake-up comes
 
 
-class JobWorkers:
-    """One thread claims due jobs as pool threads free up; the pool makes the outside calls side by side.
+class Dispatcher:
+    """One thread claims due work (jobs, outbox messages) as pool threads free up; the pool runs it side by side.
 
-    A job is claimed only when a thread is free to run it at once, so a lease never runs out while
-    its job waits in a queue.
+    Work is claimed only when a thread is free to run it at once, so a lease never runs out while
+    its work waits in a queue. What `run` returns (other than None) is handed to `flush` in one
+    batch before the next claim: the outbox marks the messages it sent delivered in one transaction.
     """
 
-    def __init__(self, claim: Callable[[int], list[Any]], run: Callable[[Any], None], threads: int = 8) -> None:
+    def __init__(self, name: str, claim: Callable[[int], list[Any]], run: Callable[[Any], Any],
+                 threads: int = 8, flush: Callable[[list[Any]], None] | None = None) -> None:
+        self._name = name
         self._claim = claim
         self._run = run
+        self._flush = flush
+        self._finished: list[Any] = []
         self._threads = threads
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="job")
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix=name)
         self._in_flight = 0
         self._freed = threading.Condition()
         self._kick = threading.Event()
@@ -137,16 +135,16 @@ class JobWorkers:
         self._dispatcher: threading.Thread | None = None
 
     def kick(self) -> None:
-        """Wake the dispatcher: a job was just written."""
+        """Wake the dispatcher: work was just written."""
         self._kick.set()
 
     def start(self) -> None:
         """Start the dispatcher thread."""
-        self._dispatcher = threading.Thread(target=self._loop, name="jobs", daemon=True)
+        self._dispatcher = threading.Thread(target=self._loop, name=self._name, daemon=True)
         self._dispatcher.start()
 
     def stop(self) -> None:
-        """Claim nothing more and wait for the running jobs."""
+        """Claim nothing more and wait for the running work."""
         self._stop.set()
         self._kick.set()
         with self._freed:
@@ -154,16 +152,18 @@ class JobWorkers:
         if self._dispatcher is not None:
             self._dispatcher.join(10)
         self._pool.shutdown(wait=True)
+        self._flush_finished()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self._kick.wait(JOBS_IDLE_SECONDS)
+            self._kick.wait(IDLE_SECONDS)
             self._kick.clear()
             try:
                 while not self._stop.is_set() and self._dispatch() > 0:
                     pass
+                self._flush_finished()
             except Exception:
-                log.exception("claiming jobs failed")
+                log.exception("%s: claiming work failed", self._name)
 
     def _dispatch(self) -> int:
         with self._freed:
@@ -172,6 +172,7 @@ class JobWorkers:
             free = self._threads - self._in_flight
         if self._stop.is_set():
             return 0
+        self._flush_finished()
         batch = self._claim(free)
         for job in batch:
             with self._freed:
@@ -179,12 +180,24 @@ class JobWorkers:
             self._pool.submit(self._run_one, job)
         return len(batch)
 
-    def _run_one(self, job: Any) -> None:
+    def _run_one(self, item: Any) -> None:
+        result = None
         try:
-            self._run(job)
-        except Exception:  # run() handles job errors itself; this is a last guard for the pool thread
-            log.exception("job runner failed")
+            result = self._run(item)
+        except Exception:  # run() handles its errors itself; this is a last guard for the pool thread
+            log.exception("%s: runner failed", self._name)
         finally:
             with self._freed:
                 self._in_flight -= 1
+                if result is not None and self._flush is not None:
+                    self._finished.append(result)
                 self._freed.notify_all()
+            self._kick.set()  # a free thread, and maybe a recipient's next message: claim again
+
+    def _flush_finished(self) -> None:
+        if self._flush is None:
+            return
+        with self._freed:
+            finished, self._finished = self._finished, []
+        if finished:
+            self._flush(finished)

@@ -14,9 +14,10 @@ from bot.services.context import Context, ReplyTo
 
 log = logging.getLogger(__name__)
 
-OUTBOX_BATCH = 5  # x the slowest send (Telegram: 4 x timeout) must stay well inside the lease
-OUTBOX_LEASE = timedelta(seconds=120)
+OUTBOX_BATCH = 5
 OUTBOX_MAX_ATTEMPTS = 8
+SEND_CALLS = 4  # a send may wait for a pool slot, connect, write and read: four timeouts at most
+LEASE_MARGIN_SECONDS = 5.0
 
 
 def reply(ctx: Context, uow: UnitOfWork, to: ReplyTo, text: str, *, buttons: list[list[Button]] | None = None,
@@ -29,10 +30,10 @@ def reply(ctx: Context, uow: UnitOfWork, to: ReplyTo, text: str, *, buttons: lis
                                  request_contact=request_contact, remove_keyboard=remove_keyboard))
 
 
-def reply_after(ctx: Context, job: Job | None, to: ReplyTo, text: str, **keyboard: bool) -> None:
+def reply_after(ctx: Context, job: Job | None, to: ReplyTo, text: str) -> None:
     """Answer in a transaction of its own after an outside call, and mark the job that made it done."""
     with ctx.uow() as uow:
-        reply(ctx, uow, to, text, **keyboard)
+        reply(ctx, uow, to, text)
         ctx.done(uow, job)
         uow.commit()
     ctx.wake()
@@ -50,16 +51,22 @@ def notify(ctx: Context, uow: UnitOfWork, user: User, channel: Channel, text: st
                                  created_at=ctx.clock.now()))
 
 
-def deliver_outbox(ctx: Context, messengers: dict[Channel, Messenger], limit: int = OUTBOX_BATCH) -> int:
-    """Deliver due outbox messages once each, with retries; returns how many were sent."""
+def outbox_lease(ctx: Context) -> timedelta:
+    """How long a claimed message belongs to its sender: one send's timeouts plus a margin."""
+    return timedelta(seconds=SEND_CALLS * ctx.config.call_timeout_seconds + LEASE_MARGIN_SECONDS)
+
+
+def claim_outbox(ctx: Context, limit: int) -> list[OutboxMessage]:
+    """Lease up to `limit` due messages, at most one per recipient (the earliest still waiting)."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        batch = uow.outbox.claim_due(now, now + OUTBOX_LEASE, limit)
+        batch = uow.outbox.claim_due(now, now + outbox_lease(ctx), limit)
         uow.commit()
-    return sum(_deliver_one(ctx, messengers, message) for message in batch)
+    return batch
 
 
-def _deliver_one(ctx: Context, messengers: dict[Channel, Messenger], message: OutboxMessage) -> int:
+def send(ctx: Context, messengers: dict[Channel, Messenger], message: OutboxMessage) -> bool:
+    """Send one claimed message; True when it went out (the caller marks it delivered), False after a failure."""
     assert message.id is not None
     messenger = messengers.get(message.channel)
     try:
@@ -68,15 +75,28 @@ def _deliver_one(ctx: Context, messengers: dict[Channel, Messenger], message: Ou
         messenger.deliver(message)
     except DeliveryError as exc:
         _delivery_failed(ctx, message, exc)
-        return 0
+        return False
     except Exception as exc:  # an adapter bug or a stopping loop: retry later, never wedge the recipient
         log.exception("unexpected error delivering outbox message %s", message.id)
         _delivery_failed(ctx, message, DeliveryError(f"unexpected: {exc!r}"))
-        return 0
+        return False
+    return True
+
+
+def mark_delivered(ctx: Context, message_ids: list[int]) -> None:
+    """Record the delivery of sent messages, all in one transaction."""
+    if not message_ids:
+        return
     with ctx.uow() as uow:
-        uow.outbox.mark_delivered(message.id, ctx.clock.now())
+        uow.outbox.mark_delivered_many(message_ids, ctx.clock.now())
         uow.commit()
-    return 1
+
+
+def deliver_outbox(ctx: Context, messengers: dict[Channel, Messenger], limit: int = OUTBOX_BATCH) -> int:
+    """Deliver due outbox messages once each, with retries, on this thread; returns how many were sent."""
+    sent = [m.id for m in claim_outbox(ctx, limit) if m.id is not None and send(ctx, messengers, m)]
+    mark_delivered(ctx, sent)
+    return len(sent)
 
 
 def _delivery_failed(ctx: Context, message: OutboxMessage, exc: DeliveryError) -> None:
