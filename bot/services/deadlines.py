@@ -21,7 +21,7 @@ from bot.services.outcomes import finish
 
 log = logging.getLogger(__name__)
 
-SWEEP_LIMIT = 200
+SWEEP_LIMIT = 500
 
 
 def run_fallback(ctx: Context, payment_id: str, push_failed: bool = False, job: Job | None = None) -> bool:
@@ -120,13 +120,27 @@ def expire(ctx: Context, job: Job) -> None:
     ctx.wake()
 
 
-def sweep(ctx: Context, limit: int = SWEEP_LIMIT) -> int:
-    """Claim every fallback and expiry that is due (after a restart, or left by another process)."""
-    now = ctx.clock.now()
+def claim_fallbacks(ctx: Context, limit: int = SWEEP_LIMIT) -> int:
+    """Claim due fallbacks in one statement and write their send-code jobs in the same transaction."""
     with ctx.uow() as uow:
-        fallbacks = [p.id for p in uow.payments.due_fallbacks(now, limit)]
-        expiries = [p.id for p in uow.payments.due_expiries(now, limit)]
-    done = sum(run_fallback(ctx, pid) for pid in fallbacks)
+        claimed = uow.payments.claim_due_fallbacks(ctx.clock.now(), limit)
+        for payment_id in claimed:
+            ctx.enqueue(uow, JobKind.SEND_CODE, payment_id=payment_id, push_failed=False)
+        uow.commit()
+    if claimed:
+        ctx.wake()
+    return len(claimed)
+
+
+def sweep(ctx: Context, limit: int = SWEEP_LIMIT) -> int:
+    """Claim every fallback and expiry that is due: the timers wake it, and it runs every 2 s anyway."""
+    done = 0
+    while (claimed := claim_fallbacks(ctx, limit)) > 0:
+        done += claimed
+        if claimed < limit:
+            break
+    with ctx.uow() as uow:
+        expiries = [p.id for p in uow.payments.due_expiries(ctx.clock.now(), limit)]
     return done + sum(run_expiry(ctx, pid) for pid in expiries)
 
 

@@ -219,6 +219,23 @@ def test_pending_deadlines_give_the_fallback_only_while_in_push(uow):
                                                      ("d-push", seconds(5), seconds(20))]
 
 
+def test_due_fallbacks_are_claimed_once_in_one_statement(uow):
+    payer = add_payer(uow)
+    due = [new_payment(payer, id=f"c-{n}", step=Step.PUSH, fallback_at=seconds(n), expires_at=seconds(90))
+           for n in (3, 1, 2)]
+    later = new_payment(payer, id="c-later", step=Step.PUSH, fallback_at=seconds(60), expires_at=seconds(90))
+    add_payments(uow, *due, later)
+    with uow() as work:
+        assert sorted(work.payments.claim_due_fallbacks(seconds(10), 2)) == ["c-1", "c-2"]
+        assert work.payments.claim_due_fallbacks(seconds(10), 10) == ["c-3"]
+        assert work.payments.claim_due_fallbacks(seconds(10), 10) == []  # claimed: never twice
+        work.commit()
+    with uow() as work:
+        claimed = work.payments.get("c-1")
+        assert (claimed.state, claimed.step, claimed.code_sent_at) == (State.PENDING, Step.CODE, seconds(10))
+        assert work.payments.get("c-later").step is Step.PUSH
+
+
 # ----------------------------------------------------------------------------- outbox
 
 
@@ -285,6 +302,19 @@ def test_outbox_a_message_given_up_lets_the_next_one_go(uow):
         work.outbox.mark_failed(ids[0], "blocked", seconds(1))
         work.commit()
     assert claim(uow, seconds(1), lease=seconds(40)) == [ids[1]]
+
+
+def test_outbox_marks_a_batch_delivered_and_lets_each_recipients_next_message_go(uow):
+    ids = add_messages(uow, new_message(recipient="703", text="1"), new_message(recipient="704", text="1"),
+                       new_message(recipient="703", text="2"), new_message(recipient="705", text="1"))
+    assert claim(uow, NOW) == [ids[0], ids[1], ids[3]]
+    with uow() as work:
+        work.outbox.mark_failed(ids[3], "gone", seconds(1))
+        work.outbox.mark_delivered_many([ids[0], ids[1], ids[3]], seconds(1))  # ids[3] already ended
+        work.commit()
+    with uow() as work:
+        assert [m.id for m in work.outbox.undelivered(10)] == [ids[2]]
+    assert claim(uow, seconds(1), lease=seconds(40)) == [ids[2]]
 
 
 def test_outbox_retry_counts_and_finished_messages_stay_finished(uow):

@@ -121,6 +121,12 @@ class _Payments:
                and p.step is Step.PUSH and p.fallback_at is not None and p.fallback_at <= now]
         return [copy.copy(p) for p in sorted(due, key=lambda p: (p.fallback_at, p.id))[:limit]]
 
+    def claim_due_fallbacks(self, now: datetime, limit: int) -> list[str]:
+        claimed = [p.id for p in self.due_fallbacks(now, limit)]
+        for payment_id in claimed:
+            self.s.payments[payment_id] = replace(self.s.payments[payment_id], step=Step.CODE, code_sent_at=now)
+        return claimed
+
     def due_expiries(self, now: datetime, limit: int) -> list[Payment]:
         due = [p for p in self.s.payments.values() if p.state is State.PENDING and p.expires_at <= now]
         return [copy.copy(p) for p in sorted(due, key=lambda p: (p.expires_at, p.id))[:limit]]
@@ -166,6 +172,10 @@ class _Outbox:
 
     def mark_delivered(self, message_id: int, now: datetime) -> None:
         self._finish(message_id, delivered_at=now)
+
+    def mark_delivered_many(self, message_ids: list[int], now: datetime) -> None:
+        for message_id in message_ids:
+            self._finish(message_id, delivered_at=now)
 
     def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
         m = self.s.outbox[message_id]
