@@ -15,6 +15,8 @@ from bot.services.outcomes import decide, finish
 
 log = logging.getLogger(__name__)
 
+LOOK_AGAIN_SECONDS = 1.0
+
 
 def on_code(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, code: str) -> None:
     """Digits typed by a registered person: checked against the one payment waiting for a code."""
@@ -78,13 +80,15 @@ def record_decision(ctx: Context, request_id: str, status: str, dedupe_key: str,
     """
     event = {"approved": Event.APPROVE, "denied": Event.DENY}.get(status)
     with ctx.uow() as uow:
+        payment = uow.payments.by_push_request(request_id)
+        if payment is None or event is None:  # no receipt kept: a retry may find the request stored
+            if event is not None and job is None:
+                _look_again(ctx, uow, request_id, dedupe_key)
+            log.info("decision %r for unknown request %s not applied", status, request_id)
+            return "unknown"
         if not uow.receipts.first_time(dedupe_key, ctx.clock.now()):
             log.info("duplicate decision %s ignored", dedupe_key)
             return "duplicate"
-        payment = uow.payments.by_push_request(request_id)
-        if payment is None or event is None:  # no receipt kept: a retry may find the request stored
-            log.info("decision %r for unknown request %s ignored", status, request_id)
-            return "unknown"
         applied = decide(ctx, uow, payment, event, "push")
         ctx.done(uow, job)
         uow.commit()
@@ -102,6 +106,7 @@ def accept_event(ctx: Context, request_id: str, dedupe_key: str) -> str:
     """
     with ctx.uow() as uow:
         if uow.payments.by_push_request(request_id) is None:
+            _look_again(ctx, uow, request_id, dedupe_key)
             return "unknown"
         ctx.enqueue(uow, JobKind.FETCH_DECISION, request_id=request_id, dedupe_key=dedupe_key)
         uow.commit()
@@ -109,9 +114,23 @@ def accept_event(ctx: Context, request_id: str, dedupe_key: str) -> str:
     return "accepted"
 
 
+def _look_again(ctx: Context, uow: UnitOfWork, request_id: str, dedupe_key: str) -> None:
+    """A decision can arrive before its push request's id is stored (a fast tap): fetch it again shortly.
+
+    The job retries with backoff while the request stays unknown, and gives up after a few tries
+    (then it was not ours). Committed here: the caller's transaction changes nothing else.
+    """
+    ctx.enqueue(uow, JobKind.FETCH_DECISION, delay=LOOK_AGAIN_SECONDS, request_id=request_id,
+                dedupe_key=dedupe_key)
+    uow.commit()
+
+
 def fetch_decision(ctx: Context, job: Job) -> None:
     """Job: fetch a push request's status and apply a decision; an unreachable authenticator retries."""
     request_id = job.payload["request_id"]
+    with ctx.uow() as uow:
+        if uow.payments.by_push_request(request_id) is None:
+            raise LookupError(f"push request {request_id} is not stored (yet)")  # retried with backoff
     status = ctx.authenticator.push_status(request_id)
     if status in ("approved", "denied"):
         record_decision(ctx, request_id, status, job.payload["dedupe_key"], job)

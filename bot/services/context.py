@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -83,10 +84,11 @@ class Context:
                            amount_major=payment.amount.major_str(), currency=payment.amount.currency,
                            message=f"Payfriend: send {amount_text} to {payment.payee}")
 
-    def enqueue(self, uow: UnitOfWork, kind: JobKind, **payload: Any) -> Job:
-        """Write a job for an outside call, due now, in the caller's transaction."""
+    def enqueue(self, uow: UnitOfWork, kind: JobKind, *, delay: float = 0.0, **payload: Any) -> Job:
+        """Write a job for an outside call, due now (or `delay` seconds from now), in the caller's transaction."""
         now = self.clock.now()
-        return uow.jobs.add(Job(id=None, kind=kind, payload=payload, run_at=now, created_at=now))
+        return uow.jobs.add(Job(id=None, kind=kind, payload=payload, run_at=now + timedelta(seconds=delay),
+                                created_at=now))
 
     def done(self, uow: UnitOfWork, job: Job | None) -> None:
         """Mark a job done in the transaction that applies its result (so that a repeat finds it done)."""

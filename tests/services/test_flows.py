@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core.entities import Channel, InboundMessage, Registration
 from bot.core.payment import State, Step
+from bot.jobs import drain
 from bot.ports import DeliveryError
 from tests.services.conftest import Person
 
@@ -101,6 +102,20 @@ def test_approve_then_late_deny_keeps_the_first_decision(world):
     assert "Done: $20.00 to Neville is approved" in person.last()
     assert world.services.record_decision(request_id, "denied", "cb-2") == "ignored"
     assert person.payment().state is State.APPROVED
+
+
+def test_a_decision_that_arrives_before_its_push_id_is_stored_is_applied_once_it_is(world):
+    person = ready_person(world)
+    person.says("send $20 to Neville")
+    next_request = f"req-{int(world.auth.register('x@example.com', '+1').split('-')[1]) + 1}"  # the fake's next id
+    assert world.services.record_decision(next_request, "approved", "cb-early") == "unknown"  # a fast tap
+    person.presses(f"confirm:{person.payment().id}")
+    assert person.payment().push_request_id == next_request and person.payment().state is State.PENDING
+    world.auth.statuses[next_request] = "approved"
+    world.clock.advance(1)
+    drain(world.services)
+    assert person.payment().state is State.APPROVED
+    assert "Done: $20.00 to Neville is approved" in person.last()
 
 
 def test_duplicate_callback_has_no_second_effect(world):
