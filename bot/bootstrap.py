@@ -15,7 +15,8 @@ from bot.currencies import format_money, grammar_context
 from bot.core.grammar import parse
 from bot.ports import Authenticator, Messenger
 from bot import jobs
-from bot.scheduler import JobWorkers, OutboxWorkers, PaymentTimers
+from bot.scheduler import Dispatcher, PaymentTimers, Ticker
+from bot.services import notifications
 from bot.services import ServiceConfig, Services
 from bot.settings import Settings
 from bot.phones import normalize_phone
@@ -61,8 +62,9 @@ class Container:
     authenticator: Authenticator
     messengers: dict[Channel, Messenger]
     timers: PaymentTimers
-    outbox: OutboxWorkers
-    jobs: JobWorkers
+    sweep: Ticker
+    outbox: Dispatcher
+    jobs: Dispatcher
     telegram: Any = None  # TelegramGateway, when a Telegram token is configured
     polling: bool = False
     close: Callable[[], None] = lambda: None  # release what build() opened (the database pool)
@@ -165,6 +167,9 @@ def build_authenticator(settings: Settings, keys: Keys) -> Authenticator:
         from bot.adapters.twilio_client import make_twilio_client
         from bot.adapters.twilio_verify import VerifyAuthenticator
 
+        if not (keys.twilio_account_sid and keys.twilio_auth_token and keys.verify_service_sid):
+            raise StartupError("AUTHENTICATOR=verify needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+                               "TWILIO_VERIFY_SERVICE_SID")
         client = make_twilio_client(keys.twilio_account_sid, keys.twilio_auth_token, base_url=keys.sandbox_url,
                                     timeout=timeout)
         return VerifyAuthenticator(client, keys.verify_service_sid)
@@ -230,8 +235,10 @@ def build(settings: Settings, *, sandbox_url: str | None = None, **overrides: An
         telegram = TelegramGateway(keys.telegram_token, keys.sandbox_url, settings.http_timeout_seconds,
                                    services.handle_inbound, polling=settings.telegram_mode == "polling")
     messengers = overrides.get("messengers") or build_messengers(settings, keys, telegram)
-    outbox = OutboxWorkers(lambda: services.deliver_outbox(messengers))
-    job_workers = JobWorkers(lambda limit: jobs.claim(services, limit), lambda job: jobs.run(services, job))
+    outbox = Dispatcher("outbox", lambda limit: notifications.claim_outbox(services, limit),
+                        lambda message: message.id if notifications.send(services, messengers, message) else None,
+                        threads=8, flush=lambda sent: notifications.mark_delivered(services, sent))
+    job_workers = Dispatcher("jobs", lambda limit: jobs.claim(services, limit), lambda job: jobs.run(services, job))
     services.settler = telegram
 
     def wake() -> None:
@@ -239,9 +246,10 @@ def build(settings: Settings, *, sandbox_url: str | None = None, **overrides: An
         job_workers.kick()
 
     services.wake = wake
-    timers.bind(fallback=services.run_fallback, expiry=services.run_expiry, sweep=services.sweep)
+    sweep = Ticker("sweep", services.sweep)
+    timers.bind(due=sweep.kick)
     container = Container(settings=settings, keys=keys, services=services, authenticator=authenticator,
-                          messengers=messengers, timers=timers, outbox=outbox, jobs=job_workers, telegram=telegram,
+                          messengers=messengers, timers=timers, sweep=sweep, outbox=outbox, jobs=job_workers, telegram=telegram,
                           polling=telegram is not None and settings.telegram_mode == "polling",
                           close=engine.dispose)
     return container

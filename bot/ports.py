@@ -80,6 +80,10 @@ class PaymentRepository(Protocol):
         """Pending payments in step PUSH whose fallback_at has passed, oldest first."""
         ...
 
+    def claim_due_fallbacks(self, now: datetime, limit: int) -> list[str]:
+        """Move due payments from step PUSH to CODE in one guarded statement; their ids."""
+        ...
+
     def due_expiries(self, now: datetime, limit: int) -> list[Payment]:
         """Pending payments whose expires_at has passed, oldest first."""
         ...
@@ -103,6 +107,10 @@ class OutboxRepository(Protocol):
         ...
 
     def mark_delivered(self, message_id: int, now: datetime) -> None: ...
+
+    def mark_delivered_many(self, message_ids: list[int], now: datetime) -> None:
+        """Record the delivery of several messages in one statement."""
+        ...
 
     def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None: ...
 
@@ -142,11 +150,20 @@ class ReceiptRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving without commit() rolls back."""
 
-    users: UserRepository
-    payments: PaymentRepository
-    outbox: OutboxRepository
-    jobs: JobRepository
-    receipts: ReceiptRepository
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def jobs(self) -> JobRepository: ...
+
+    @property
+    def receipts(self) -> ReceiptRepository: ...
 
     def __enter__(self) -> "UnitOfWork": ...
 

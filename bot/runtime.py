@@ -91,7 +91,7 @@ def start_web(process: Process, host: str = "127.0.0.1") -> None:
 
     server = make_server(host, process.settings.port, create_app(process.app), threaded=True,
                          request_handler=_QuietHandler)
-    server.daemon_threads = True
+    server.daemon_threads = True  # type: ignore[attr-defined]  # threaded=True: a ThreadingMixIn server
     thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
     thread.start()
     process.web_url = f"http://{host}:{server.server_port}"
@@ -133,6 +133,8 @@ def start_worker(process: Process) -> None:
     app = process.app
     app.timers.start()
     process.on_stop(app.timers.stop)
+    app.sweep.start()
+    process.on_stop(app.sweep.stop)
     rearmed = app.services.rearm_timers()
     log.info("re-armed the timers of %d pending payments", rearmed)
     app.jobs.start()

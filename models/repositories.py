@@ -52,7 +52,7 @@ class SqlUserRepository:
         """Insert the user; sets and returns it with its id."""
         values = _user_values(user)
         values.pop("id")
-        user.id = self._c.execute(insert(users).values(values)).inserted_primary_key[0]
+        user.id = self._c.execute(insert(users).values(values)).inserted_primary_key[0]  # type: ignore[index]
         return user
 
     def save(self, user: User) -> None:
@@ -138,6 +138,23 @@ class SqlPaymentRepository:
                  .order_by(payments.c.fallback_at, payments.c.id).limit(limit))
         return [_payment_from(r) for r in self._c.execute(query)]
 
+    def claim_due_fallbacks(self, now: datetime, limit: int) -> list[str]:
+        """Move up to `limit` payments whose push got no decision in time to step CODE, in one statement.
+
+        Guarded like every transition (pending, step push, fallback_at passed; SKIP LOCKED on
+        PostgreSQL), so a payment is claimed once whichever process sweeps. Returns their ids.
+        """
+        due = and_(payments.c.state == State.PENDING.value, payments.c.step == Step.PUSH.value,
+                   payments.c.fallback_at <= now)
+        if not _any(self._c, select(payments.c.id).where(due).limit(1)):
+            return []
+        candidates = select(payments.c.id).where(due).order_by(payments.c.fallback_at, payments.c.id).limit(limit)
+        if self._c.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        statement = (update(payments).where(payments.c.id.in_(candidates), due)
+                     .values(step=Step.CODE.value, code_sent_at=now).returning(payments.c.id))
+        return [row[0] for row in self._c.execute(statement)]
+
     def due_expiries(self, now: datetime, limit: int) -> list[Payment]:
         """Pending payments whose expires_at has passed, oldest first."""
         query = (select(payments)
@@ -168,7 +185,7 @@ class SqlOutboxRepository:
         """Insert the message; sets and returns it with its id."""
         values = _outbox_values(message)
         values.pop("id")
-        message.id = self._c.execute(insert(outbox).values(values)).inserted_primary_key[0]
+        message.id = self._c.execute(insert(outbox).values(values)).inserted_primary_key[0]  # type: ignore[index]
         self._wrote()
         return message
 
@@ -193,6 +210,8 @@ class SqlOutboxRepository:
                            .exists())
         due = and_(outbox.c.next_attempt_at <= now,
                    or_(outbox.c.leased_until.is_(None), outbox.c.leased_until <= now), ~earlier_pending)
+        if not _any(self._c, select(outbox.c.id).where(due).limit(1)):
+            return []  # nothing due: no write, so an idle poll takes no write lock
         candidates = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
         if self._c.dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
@@ -204,7 +223,12 @@ class SqlOutboxRepository:
 
     def mark_delivered(self, message_id: int, now: datetime) -> None:
         """Record delivery; the message is never claimed again."""
-        self._finish(message_id, delivered_at=now)
+        self.mark_delivered_many([message_id], now)
+
+    def mark_delivered_many(self, message_ids: list[int], now: datetime) -> None:
+        """Record the delivery of several messages in one statement."""
+        self._c.execute(update(outbox).where(outbox.c.id.in_(message_ids), outbox.c.next_attempt_at.is_not(None))
+                        .values(next_attempt_at=None, leased_until=None, delivered_at=now))
 
     def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
         """Count a failed attempt, release the lease and make the message due again at `next_attempt_at`."""
@@ -232,7 +256,7 @@ class SqlJobRepository:
         """Insert the job; sets and returns it with its id."""
         values = {"kind": JobKind(job.kind).value, "payload": job.payload, "attempts": job.attempts,
                   "created_at": job.created_at, "run_at": job.run_at}
-        job.id = self._c.execute(insert(jobs).values(values)).inserted_primary_key[0]
+        job.id = self._c.execute(insert(jobs).values(values)).inserted_primary_key[0]  # type: ignore[index]
         self._wrote()
         return job
 
@@ -248,6 +272,8 @@ class SqlJobRepository:
         hold the same job. Commit before running the jobs so that the leases are visible.
         """
         due = and_(jobs.c.run_at <= now, or_(jobs.c.leased_until.is_(None), jobs.c.leased_until <= now))
+        if not _any(self._c, select(jobs.c.id).where(due).limit(1)):
+            return []  # nothing due: no write, so an idle poll takes no write lock
         candidates = select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
         if self._c.dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
@@ -289,6 +315,10 @@ class SqlReceiptRepository:
         statement = (dialect.insert(receipts).values(key=key, seen_at=now).on_conflict_do_nothing()
                      .returning(receipts.c.key))
         return self._c.execute(statement).first() is not None
+
+
+def _any(connection: Connection, query: Any) -> bool:
+    return connection.execute(query).first() is not None
 
 
 def _check_move(from_state: State, from_step: Step, to_state: State, to_step: Step) -> None:

@@ -21,7 +21,7 @@ def create_app(world: World) -> Flask:
 
     app = Flask(__name__, static_folder=None)
     app.config["WORLD"] = world
-    app.json.sort_keys = False  # keep details (payee, amount ...) in the order the provider gave them
+    app.json.sort_keys = False  # type: ignore[attr-defined] # keep details (payee, amount ...) in the order the provider gave them
     app.register_blueprint(telegram_api.create_blueprint(world))
     app.register_blueprint(control.create_blueprint(world), url_prefix="/api")
     app.register_blueprint(page.create_blueprint(world))

@@ -27,7 +27,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 def _make_server(host: str, port: int, world: World) -> BaseWSGIServer:
     server = make_server(host, port, create_app(world), threaded=True, request_handler=_QuietHandler)
-    server.daemon_threads = True
+    server.daemon_threads = True  # type: ignore[attr-defined]  # threaded=True: a ThreadingMixIn server
     return server
 
 

@@ -33,7 +33,7 @@ def _next(world: World) -> tuple[str, str | None, dict[str, Any]] | None:
     st = world.telegram
     hook = st.webhook
     pending = st.deliverable(1) if hook and world.faults["telegram"] != "down" else []
-    if not pending:
+    if hook is None or not pending:
         world.changed.wait(1.0)
         return None
     return hook.url, hook.secret_token, pending[0]

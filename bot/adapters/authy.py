@@ -57,9 +57,11 @@ class _DeadlineAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
         self._seconds = seconds
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        """Send with a fresh Timeout(total=seconds)."""
-        kwargs["timeout"] = Timeout(total=self._seconds, connect=self._seconds)
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+             verify: bool | str = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+        """Send with a fresh Timeout(total=seconds), whatever timeout the caller asked for."""
+        kwargs: dict[str, Any] = {"stream": stream, "verify": verify, "cert": cert, "proxies": proxies,
+                                  "timeout": Timeout(total=self._seconds, connect=self._seconds)}
         return super().send(request, **kwargs)
 
 
@@ -151,6 +153,8 @@ def split_phone(phone: str) -> tuple[int, str]:
         raise ValueError(f"not an E.164 phone number: {exc}") from None
     if not phonenumbers.is_possible_number(number):
         raise ValueError("not a possible phone number")
+    if number.country_code is None:
+        raise ValueError("not a phone number with a country code")
     return number.country_code, phonenumbers.national_significant_number(number)
 
 

@@ -45,7 +45,7 @@ class PayfriendHttpClient(TwilioHttpClient):
         self.base_url = base_url.rstrip("/") if base_url else None
 
     @property
-    def session(self) -> Session:  # type: ignore[override]
+    def session(self) -> Session:
         """This thread's requests session (created on first use)."""
         session = getattr(self._local, "session", None)
         if session is None:

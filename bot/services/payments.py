@@ -151,7 +151,8 @@ def send_push(ctx: Context, job: Job) -> None:
         # Stored in step CODE too: the push stays valid after the fallback, and may still win.
         stored = any(uow.payments.transition(payment.id, State.PENDING, step, State.PENDING, step,
                                              push_request_id=request_id) for step in (Step.PUSH, Step.CODE))
-        if stored and uow.payments.get(payment.id).step is Step.PUSH:
+        current = uow.payments.get(payment.id) if stored else None
+        if current is not None and current.step is Step.PUSH:
             text = replies.approve_in_app(ctx.config.authenticator_label, amount_text, payment.payee,
                                           ctx.config.fallback_seconds)
             notify(ctx, uow, user, payment.channel, text)
