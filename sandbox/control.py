@@ -11,6 +11,8 @@ from flask import Blueprint, jsonify, request
 from sandbox import telegram_person as tg
 from sandbox.world import FAULT_MODES, SERVICES, World
 
+METHOD_FAULTS = ("none", "error", "null")  # one Bot API method: answer 500, or ok with a null result
+
 log = logging.getLogger(__name__)
 
 MAX_EVENTS_WAIT = 30.0
@@ -126,6 +128,21 @@ def create_blueprint(world: World) -> Blueprint:
                     setattr(limits, name, value)
             world.touch()
             return jsonify(limits.as_json())
+
+    @bp.post("/telegram/method-fault")
+    def telegram_method_fault():
+        body = _body()
+        method, mode = str(body.get("method", "")), body.get("mode")
+        if not method or mode not in METHOD_FAULTS:
+            raise ControlError(400, f"give a Bot API 'method' and a 'mode', one of {list(METHOD_FAULTS)}")
+        with world.lock:
+            faults = world.telegram.method_faults
+            if mode == "none":
+                faults.pop(method.lower(), None)
+            else:
+                faults[method.lower()] = mode
+            world.touch()
+            return jsonify(method_faults=dict(faults))
 
     # -- sms -----------------------------------------------------------------------------------
 

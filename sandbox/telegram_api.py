@@ -316,7 +316,7 @@ class BotApi:
             chat = self.world.telegram.chats.get(person.telegram_user_id)
             message_id = _int(params, "message_id")
             msg = chat.find(message_id) if chat and message_id is not None else None
-            if msg is None:
+            if chat is None or msg is None:
                 raise ApiError(400, "Bad Request: message to delete not found")
             msg.deleted = True
             if chat.keyboard_message_id == msg.message_id:
@@ -398,7 +398,11 @@ def create_blueprint(world: World) -> Blueprint:
             if handler is None:
                 raise ApiError(404, "Not Found")
             _apply_fault(world)
-            return _reply(handler(_params()))
+            method_fault = world.telegram.method_faults.get(method.lower())
+            if method_fault == "error":
+                raise ApiError(500, "Internal Server Error")
+            result = handler(_params())
+            return _reply(None if method_fault == "null" else result)
         except ApiError as err:
             return _error(err)
 

@@ -149,6 +149,8 @@ class TelegramState:
         self.delivery_attempts: dict[int, int] = {}
         self.global_window = RateWindow()
         self.chat_windows: dict[int, RateWindow] = {}
+        # One Bot API method (lower case) failing on its own: "error" (HTTP 500) or "null" (ok, result null).
+        self.method_faults: dict[str, str] = {}
 
     def chat(self, chat_id: int) -> ChatLog:
         """The chat with this id, created on first use."""
