@@ -188,11 +188,12 @@ class Dispatcher:
             log.exception("%s: runner failed", self._name)
         finally:
             with self._freed:
-                self._in_flight -= 1
+                self._in_flight -= 1  # a dispatcher waiting for a free thread is woken by the notify
                 if result is not None and self._flush is not None:
                     self._finished.append(result)
                 self._freed.notify_all()
-            self._kick.set()  # a free thread, and maybe a recipient's next message: claim again
+            if result is not None:
+                self._kick.set()  # flush it: the recipient's next message may go now
 
     def _flush_finished(self) -> None:
         if self._flush is None:
