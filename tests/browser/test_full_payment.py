@@ -6,25 +6,16 @@ approve the push in the authenticator app and read the result in the chat.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.browser.chromium import ARTIFACTS, CHROMIUM, WAIT, expect, sync_api
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
 PHONE = "+15005550188"
-WAIT = 20_000  # ms: generous, the bot answers through real HTTP round trips
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium) to run "
-                "browser tests", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-expect = sync_api.expect
 
 
 @pytest.fixture

@@ -8,34 +8,24 @@ or critical accessibility problem.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
 from sandbox.world import Approval
+from tests.browser.chromium import ARTIFACTS, CHROMIUM, WAIT, expect, sync_api
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
 PHONE = "+15005550199"
-WAIT = 20_000  # ms: generous, the bot answers through real HTTP round trips
 PHONE_SIZE = {"width": 390, "height": 844}
 DESKTOP_SIZE = {"width": 1280, "height": 800}
 SIZES = [pytest.param(PHONE_SIZE, id="390x844"), pytest.param(DESKTOP_SIZE, id="1280x800")]
 COUNTDOWN = re.compile(r"^expires in \d{1,2}:[0-5]\d$")
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium) to run "
-                "browser tests", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-expect = sync_api.expect
 
 
 @pytest.fixture

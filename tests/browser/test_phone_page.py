@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
 from sandbox.world import Approval
+from tests.browser.chromium import ARTIFACTS, CHROMIUM, expect, sync_api
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
 PHONE = "+15005550177"
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium) to run "
-                "browser tests", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
 @pytest.fixture
@@ -48,7 +40,6 @@ def bot_send(sandbox, chat_id: int, text: str, reply_markup: dict | None = None)
 
 
 def test_write_to_the_bot_and_approve_a_payment(sandbox, page):
-    expect = sync_api.expect
     # Add a person through the page; they become the selected one.
     page.get_by_test_id("new-name").fill("Hermione Granger")
     page.get_by_test_id("new-phone").fill(PHONE)
@@ -100,7 +91,6 @@ def test_write_to_the_bot_and_approve_a_payment(sandbox, page):
 
 
 def test_reply_keyboard_contact_and_sms(sandbox, page):
-    expect = sync_api.expect
     sandbox.world.add_person(PHONE, "Ron Weasley")
     sandbox.world.add_person("+15005550178", "Luna Lovegood")
     select = page.get_by_test_id("person-select")

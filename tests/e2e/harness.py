@@ -12,8 +12,9 @@ import requests
 TIMEOUT = 10
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10, what: str = "condition") -> Any:
-    """Poll until predicate() is truthy; return its value or fail the test with `what`."""
+def wait_for(predicate: Callable[[], Any], timeout: float = 10, what: str = "condition",
+             interval: float = 0.05) -> Any:
+    """Poll every `interval` seconds until predicate() is truthy; return its value or fail the test with `what`."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -21,7 +22,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10, what: str = "con
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(interval)
 
 
 PAYFRIEND_NUMBER = "+15005550006"  # the sandbox's Twilio number for Payfriend

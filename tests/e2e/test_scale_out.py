@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from tests.e2e.deployment import Deployment, Service, clean_environment, free_port
-from tests.e2e.harness import PAYFRIEND_NUMBER, Phone
+from tests.e2e.harness import PAYFRIEND_NUMBER, Phone, wait_for
 
 KINDS = ("approve", "deny", "code", "expire")
 PEOPLE_PER_CHANNEL = 25  # x 2 channels x one payment of each kind = 200 payments
@@ -63,14 +63,7 @@ pytestmark = [
 
 def until(found: Callable[[], Any], what: str, timeout: float = ANSWER_SECONDS) -> Any:
     """Look every POLL_SECONDS until found() is truthy; return it, or fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = found()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(POLL_SECONDS)
+    return wait_for(found, timeout, what, interval=POLL_SECONDS)
 
 
 # ---------------------------------------------------------------------------- people

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 EDGE = re.compile(r"^\s*(\[\*\]|\w+)\s*-->\s*(\[\*\]|\w+)\s*(?::\s*(\w+))?\s*$")
+
+
+def table_diagram_problems(table: list[Any], drawn: list[Any]) -> list[str]:
+    """How a transition table and the transitions a diagram draws differ (empty when they match)."""
+    problems = [f"in the table but not drawn: {t}" for t in sorted(set(table) - set(drawn), key=str)]
+    problems += [f"drawn but not in the table: {d}" for d in sorted(set(drawn) - set(table), key=str)]
+    problems += [f"drawn twice: {d}" for d in sorted({d for d in drawn if drawn.count(d) > 1}, key=str)]
+    return problems
 
 
 def diagram_edges(page: str) -> list[tuple[str, str, str | None]]:
