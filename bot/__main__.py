@@ -98,11 +98,12 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runtime import start
+    from bot.runtime import banner, start
 
     process = start(settings, web=True, worker=True, migrate=True)
-    if process.sandbox_url:
-        print(f"Payfriend is running on the sandbox. Open the phone page: {process.sandbox_url}/", flush=True)
+    print("Payfriend is running" + (" on the sandbox. Open the phone page to try it." if process.sandbox_url else "."))
+    for line in banner(process):
+        print("  " + line)
     print(f"Webhooks listening on {process.web_url}", flush=True)
     _wait_for_signal(process.stop)
     return 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -85,12 +87,23 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("%s %s %s", self.command, self.path, code)
 
 
+@contextmanager
+def listening_on(variable: str, port: int) -> Iterator[None]:
+    """Turn a server's failure to listen (werkzeug exits) into one line naming the setting to change."""
+    try:
+        yield
+    except SystemExit:
+        raise StartupError(f"{variable}: cannot listen on port {port} (in use by another program, or not "
+                           f"allowed); set {variable} to a free port, or 0 to pick one") from None
+
+
 def start_web(process: Process, host: str = "127.0.0.1") -> None:
     """Serve the webhooks with a threaded WSGI server in a background thread."""
     from webhooks.app import create_app
 
-    server = make_server(host, process.settings.port, create_app(process.app), threaded=True,
-                         request_handler=_QuietHandler)
+    with listening_on("PORT", process.settings.port):
+        server = make_server(host, process.settings.port, create_app(process.app), threaded=True,
+                             request_handler=_QuietHandler)
     server.daemon_threads = True  # type: ignore[attr-defined]  # threaded=True: a ThreadingMixIn server
     thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
     thread.start()
@@ -214,10 +227,26 @@ def start_sandbox_here(settings: Settings) -> Any:
     from sandbox.server import start_sandbox
 
     # The sandbox's world lives beside the database, so a restart finds both as they were ...
-    sandbox = start_sandbox(port=settings.sandbox_port, state_file=state_file_beside(settings.database_url))
+    with listening_on("SANDBOX_PORT", settings.sandbox_port):
+        sandbox = start_sandbox(port=settings.sandbox_port, state_file=state_file_beside(settings.database_url))
     # ... and its reset (POST /api/reset, the page's button) empties both.
     sandbox.world.on_reset.append(lambda: empty_database(settings.database_url))
     return sandbox
+
+
+def banner(process: Process) -> list[str]:
+    """What `payfriend run` says it started: authenticator, channels, database, phone page, webhooks."""
+    from models.engine import normalize_url
+
+    settings, app = process.settings, process.app
+    channels = [f"Telegram ({'polling' if app.polling else 'webhook'})"] if app.telegram is not None else []
+    channels += ["SMS"] if any(c.value == "sms" for c in app.messengers) else []
+    lines = [f"authenticator: {app.services.config.authenticator_label} (push approval, SMS code fallback)",
+             f"channels:      {', '.join(channels) or 'none'}",
+             f"database:      {normalize_url(settings.database_url).render_as_string(hide_password=True)}"]
+    if process.sandbox_url:
+        lines.append(f"phone page:    {process.sandbox_url}/  (the sandbox: simulated people, nothing real)")
+    return lines
 
 
 def start(settings: Settings, *, web: bool, worker: bool, migrate: bool = False, serve_http: bool = True) -> Process:

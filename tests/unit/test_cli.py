@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +60,42 @@ def test_a_wrong_setting_stops_with_one_line(tmp_path):
     result = payfriend("parse", "help", env={"FALLBACK_SECONDS": "soon"}, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "payfriend: FALLBACK_SECONDS: expected seconds > 0 and <= 3600"
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("variable", ["PORT", "SANDBOX_PORT"])
+def test_a_port_in_use_stops_run_with_one_line_naming_its_setting(tmp_path, variable):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PORT": "0", "SANDBOX_PORT": str(free_port()),
+               variable: str(port)}
+        result = payfriend("run", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"payfriend: {variable}: cannot listen on port {port}" in result.stderr
+    assert f"set {variable} to a free port" in result.stderr
+
+
+def test_run_names_what_it_started(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PORT": "0", "SANDBOX_PORT": str(free_port()),
+           "AUTHENTICATOR": "verify"}
+    process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path,
+                               env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = [process.stdout.readline() for _ in range(6)]  # type: ignore[union-attr]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    banner = "".join(lines)
+    assert "authenticator: Twilio Verify" in banner
+    assert "channels:      Telegram (polling), SMS" in banner
+    assert f"database:      sqlite:///{tmp_path / 'p.db'}" in banner
+    assert "phone page:    http://127.0.0.1:" in banner and "Webhooks listening on http://127.0.0.1:" in banner
