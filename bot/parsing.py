@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Protocol
 
-from bot.core.commands import COMMAND_NAMES, Code, ParseError, ParseResult, Send
+from bot.core.commands import COMMAND_NAMES, Code, History, ParseError, ParseResult, Send
 from bot.core.grammar import parse
 from bot.currencies import grammar_context
 
@@ -24,6 +24,8 @@ def describe(result: ParseResult) -> dict[str, Any]:
                 "payee": result.payee, "note": result.note}
     if isinstance(result, Code):
         return {"command": "code", "code": result.digits}
+    if isinstance(result, History) and result.page != 1:
+        return {"command": "history", "page": result.page}
     return {"command": COMMAND_NAMES[type(result)]}
 
 

@@ -28,7 +28,9 @@ class Status:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """Show the payment history."""
+    """Show one page of the payment history, newest first (page 1)."""
+
+    page: int = 1
 
 
 @dataclass(frozen=True, slots=True)

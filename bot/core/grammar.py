@@ -13,6 +13,7 @@ plus cancel, status, history, help, start, yes/confirm, a one-time code (4-10 di
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -109,6 +110,11 @@ _PHRASES: dict[str, type] = {
     **dict.fromkeys(("yes", "y", "yep", "yeah", "confirm", "confirmed", "yes confirm",
                      "confirm payment", "yes send it"), Confirm),
 }
+_HISTORY_PAGE = re.compile(r"/?(?:history|my payments|payments)(?:@\S+)?\s+(?:page\s+)?([0-9]{1,4})", re.I)
+# What a mistyped first word may have meant ("sned" -> "send"); only asked once nothing else fits.
+_NEAR_MISS_WORDS = ("send", "pay", "give", "transfer", "wire", "cancel", "status", "history", "help",
+                    "start", "confirm", "yes")
+NEAR_MISS_CUTOFF = 0.7
 _SLASH: dict[str, type] = {"start": Start, "help": Help, "cancel": Cancel, "status": Status,
                            "history": History, "confirm": Confirm, "yes": Confirm}
 # Words that never start a verb-less send ("thanks 20" is not a payment to "thanks").
@@ -213,10 +219,13 @@ def _strip_politeness(text: str) -> str:
 
 
 def _simple(text: str) -> Command | None:
-    """Keyword commands and typed one-time codes."""
+    """Keyword commands, a history page and typed one-time codes."""
     kind = _PHRASES.get(text.casefold())
     if kind is not None:
         return kind()
+    page = _HISTORY_PAGE.fullmatch(text)
+    if page:
+        return History(max(1, int(page.group(1))))
     match = _CODE.fullmatch(text)
     if match:
         digits = re.sub(r"[ -]", "", match.group(1))
@@ -237,7 +246,37 @@ def _slash(text: str, ctx: GrammarContext) -> ParseResult | None:
         return _send(rest.strip(), ctx)
     if name in _REQUEST_VERBS:
         return _request(ctx)
+    meant = near_miss(name)
+    if meant is not None and f"/{meant}" in ("/send", "/pay", *(f"/{n}" for n in _SLASH)):
+        return ParseError(f"I don't know the command {_quote(head)}. Did you mean /{meant}? "
+                          "Try: /send 20 Neville, or /help")
     return ParseError(f"I don't know the command {_quote(head)}. Try: /send 20 Neville, or /help")
+
+
+def near_miss(word: str) -> str | None:
+    """The command word a mistyped one stands for ('sned' -> 'send', 'hepl' -> 'help'), or None."""
+    folded = word.casefold()
+    if len(folded) < 3 or folded in _NEAR_MISS_WORDS:
+        return None
+    for known in _NEAR_MISS_WORDS:  # swapped letters first: 'pya' is 'pay' more than anything else
+        if len(known) == len(folded) and sorted(known) == sorted(folded):
+            return known
+    found = difflib.get_close_matches(folded, _NEAR_MISS_WORDS, n=1, cutoff=NEAR_MISS_CUTOFF)
+    return found[0] if found else None
+
+
+def _did_you_mean(meant: str, rest: list[str], ctx: GrammarContext, fallback: ParseResult) -> ParseResult:
+    """A near-miss first word: offer the corrected message when it reads, else the word and an example.
+
+    A reading without a verb ('Sen 20': pay Sen) stands, unless the corrected text reads too
+    ('sned $20 to Neville', 'histroy 2'): then the person surely meant the command.
+    """
+    corrected = " ".join([meant, *rest])
+    if not isinstance(_parse(corrected, ctx), ParseError) and len(corrected) <= 100:
+        return ParseError(f"Did you mean \u201c{meant}\u201d? Try: {corrected}")
+    if not isinstance(fallback, ParseError):
+        return fallback
+    return ParseError(f"Did you mean \u201c{meant}\u201d? {_example(ctx)} (or type help).")
 
 
 def _request(ctx: GrammarContext) -> ParseError:
@@ -254,7 +293,11 @@ def _sentence(text: str, ctx: GrammarContext) -> ParseResult:
         return _request(ctx)
     if head in _SEND_VERBS:
         return _send(" ".join(words[1:]), ctx)
-    return _verbless(text, ctx)
+    result = _verbless(text, ctx)
+    meant = near_miss(head)
+    if meant is None:
+        return result
+    return _did_you_mean(meant, words[1:], ctx, fallback=result)
 
 
 # --------------------------------------------------------------------------- sends
@@ -592,10 +635,21 @@ def _money(pieces: _Pieces, code: str, ctx: GrammarContext) -> Money | ParseErro
 def _decimals_error(pieces: _Pieces, code: str, digits: int, ctx: GrammarContext) -> ParseError:
     """Too many decimals for the currency."""
     allowed = "no decimal places" if digits == 0 else f"at most {digits} decimal places"
-    hint = " (to group thousands write 1,000)" if re.fullmatch(r"[0-9]{1,3}\.[0-9]{3}", pieces.number) else ""
+    hint = " (to group thousands write 1,000)" if _grouped_thousands(pieces.number, digits) else ""
     example = "20" if digits == 0 else "20." + "5".ljust(digits, "0")
     return _error(ctx, f"{code} amounts have {allowed}: {_quote(pieces.written)} has more{hint}.",
                   code, example)
+
+
+def _grouped_thousands(number: str, digits: int) -> bool:
+    """'1.000' or '2.500' read as a decimal the currency cannot hold: most likely a thousands group.
+
+    '20.999' is not: its last digit means something as a decimal, so it is a decimal with one
+    digit too many, and grouping thousands has nothing to do with it.
+    """
+    if not re.fullmatch(r"[0-9]{1,3}\.[0-9]{3}", number):
+        return False
+    return digits == 0 or set(number.partition(".")[2][digits:]) == {"0"}
 
 
 def _over_limit(value: Decimal, code: str, digits: int, ctx: GrammarContext) -> ParseError:

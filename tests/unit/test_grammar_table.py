@@ -135,6 +135,12 @@ OTHER_COMMANDS = [
     ("history", {"command": "history"}),
     ("/history", {"command": "history"}),
     ("my payments", {"command": "history"}),
+    ("history 2", {"command": "history", "page": 2}),
+    ("History 12", {"command": "history", "page": 12}),
+    ("/history 3", {"command": "history", "page": 3}),
+    ("history page 2", {"command": "history", "page": 2}),
+    ("history 1", {"command": "history"}),
+    ("Sen 20", send("20.00", "Sen")),  # a name near a command word is still a payee when only it reads
     ("help", {"command": "help"}),
     ("HELP", {"command": "help"}),
     ("help?", {"command": "help"}),
@@ -179,6 +185,9 @@ ERRORS = [
     ("send ¥20.5 to Ken", ["JPY", "no decimal"]),
     ("send 20.00 JPY to Ken", ["JPY", "no decimal"]),
     ("send 1.000 to Bob", ["decimal", "1,000"]),
+    ("send 2.500 to Bob", ["decimal", "group thousands"]),
+    ("send 1.500 JPY to Ken", ["no decimal", "group thousands"]),
+    ("send 20.999 to Neville", ["at most 2 decimal", "20.999"]),
     ("send 20 XYZ to Neville", ["don't know the currency", "XYZ"]),
     ("send 20XYZ to Neville", ["don't know the currency", "XYZ"]),
     ("send $20 EUR to Bob", ["two different currencies"]),
@@ -236,6 +245,42 @@ def test_bad_input_says_what_is_wrong_and_shows_an_example(ctx, text, words):
     for word in words:
         assert word.casefold() in message.casefold(), (word, message)
     assert "Try: send " in message or "Try: /send " in message
+
+
+# A mistyped first word: (text, the reply), exactly; the corrected message is the example when it reads.
+NEAR_MISSES = [
+    ("sned 20 to bob", "Did you mean \u201csend\u201d? Try: send 20 to bob"),
+    ("Sned $20 for pizza to Neville", "Did you mean \u201csend\u201d? Try: send $20 for pizza to Neville"),
+    ("pya neville 20", "Did you mean \u201cpay\u201d? Try: pay neville 20"),
+    ("tranfser 5 to Ana", "Did you mean \u201ctransfer\u201d? Try: transfer 5 to Ana"),
+    ("histroy", "Did you mean \u201chistory\u201d? Try: history"),
+    ("histroy 2", "Did you mean \u201chistory\u201d? Try: history 2"),
+    ("stauts", "Did you mean \u201cstatus\u201d? Try: status"),
+    ("cancle", "Did you mean \u201ccancel\u201d? Try: cancel"),
+    ("hepl", "Did you mean \u201chelp\u201d? Try: help"),
+    ("confrim", "Did you mean \u201cconfirm\u201d? Try: confirm"),
+    ("sned twenty to bob", "Did you mean \u201csend\u201d? Try: send $20 to Neville (or type help)."),
+]
+
+
+@pytest.mark.parametrize(("text", "reply"), NEAR_MISSES, ids=lambda v: repr(v)[:60])
+def test_a_near_miss_command_gets_did_you_mean(ctx, text, reply):
+    assert describe(parse(text, ctx)) == {"error": reply}
+
+
+@pytest.mark.parametrize("text", ["hello there", "what is my balance?", "thanks 20", "Neville Longbottom 20"])
+def test_text_near_no_command_is_not_guessed_at(ctx, text):
+    assert "Did you mean" not in describe(parse(text, ctx))["error"]
+
+
+def test_an_unknown_slash_command_near_a_known_one_is_named(ctx):
+    message = describe(parse("/histroy", ctx))["error"]
+    assert "Did you mean /history?" in message and "/help" in message
+
+
+@pytest.mark.parametrize("text", ["send 20.999 to Neville", "send $20.123 to Neville", "send 20.00 JPY to Ken"])
+def test_the_thousands_hint_is_given_only_where_it_applies(ctx, text):
+    assert "thousands" not in describe(parse(text, ctx))["error"]
 
 
 def test_the_table_is_big_enough():
