@@ -41,6 +41,10 @@ APPROVAL_STATES = ("pending", "approved", "denied", "expired")
 PAYMENT_ID_KEY = "payment_id"  # hidden detail read back by authy_callback.parse_authy_callback
 _TOKEN = re.compile(r"[0-9]{6,12}")  # what tokens.verify accepts (it raises on anything else)
 _PHONE_CODE = re.compile(r"[0-9]{4,10}")  # code_length 4-10
+# Authy's SMS payment tokens have the application's token length (7 digits unless changed in the
+# console; the API cannot set it). Registration codes are asked for with the same length, so
+# every code a person types is as long as the others.
+PHONE_CODE_LENGTH = 7
 _UUID = re.compile(r"[A-Za-z0-9-]{1,64}")
 _WRONG_CODE = {"60020", "60022", "60023"}  # token invalid; verification code incorrect / none pending
 
@@ -193,7 +197,7 @@ class AuthyAuthenticator:
 
     def __init__(self, api_key: str, *, api_uri: str = DEFAULT_API_URI,
                  timeout: float = DEFAULT_TIMEOUT_SECONDS, logo_url: str | None = None,
-                 phone_code_length: int = 6) -> None:
+                 phone_code_length: int = PHONE_CODE_LENGTH) -> None:
         if not api_key:
             raise ValueError("an Authy API key is required")
         if not 4 <= phone_code_length <= 10:
