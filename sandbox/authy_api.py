@@ -489,11 +489,15 @@ def _on_decision(world: World, state: _State, approval: Approval) -> None:
         log.warning("authy: no callback URL configured; decision on %s not sent", approval.id)
         return
     for _ in range(2 if mode == "duplicate-callback" else 1):
-        send_callback(world, state, url, body)
+        send_callback(world, state, url, body, approval)
 
 
-def send_callback(world: World, state: _State, url: str, body: dict[str, Any]) -> int | None:
-    """POST one signed callback; returns the HTTP status, or None if it could not be delivered."""
+def send_callback(world: World, state: _State, url: str, body: dict[str, Any],
+                  approval: Approval | None = None) -> int | None:
+    """POST one signed callback; returns the HTTP status, or None if it could not be delivered.
+
+    Payfriend's answer is shown on the approval: {"result": "ignored"} means it came too late.
+    """
     nonce = _next_nonce(state, world.clock())
     signature = authy_signing.sign(world.keys.authy_api_key, nonce, "POST", url, body)
     timeout = float(getattr(world, "callback_timeout_seconds", DEFAULT_CALLBACK_TIMEOUT_SECONDS))
@@ -508,4 +512,6 @@ def send_callback(world: World, state: _State, url: str, body: dict[str, Any]) -
         log.warning("authy: callback to %s failed: %s", url, exc.__class__.__name__)
         return None
     log.info("authy: callback %s %s -> %s", body["uuid"], body["status"], response.status_code)
+    if approval is not None:
+        world.note_decision_answer(approval, response.text)
     return response.status_code

@@ -172,8 +172,12 @@ class TwilioSandbox:
         if not ok:
             raise TwilioError(401, 20003, "Authenticate")
 
-    def deliver(self, service: str, url: str | None, params: list[tuple[str, str]]) -> int:
-        """POST a webhook signed with X-Twilio-Signature, as the fault mode allows; returns deliveries."""
+    def deliver(self, service: str, url: str | None, params: list[tuple[str, str]],
+                on_answer: Callable[[str], None] | None = None) -> int:
+        """POST a webhook signed with X-Twilio-Signature, as the fault mode allows; returns deliveries.
+
+        `on_answer` gets the body of each answer (a push decision's answer may say it came too late).
+        """
         mode = self.world.fault(service)
         if not url or mode == "drop-callback":
             log.info("twilio sandbox: %s callback not sent (url=%s, mode=%s)", service, url, mode)
@@ -182,9 +186,12 @@ class TwilioSandbox:
         headers = signature_headers(self.keys.twilio_auth_token, url, params)
         for _ in range(times):
             try:
-                requests.post(url, data=params, headers=headers, timeout=self.config.callback_timeout)
+                response = requests.post(url, data=params, headers=headers, timeout=self.config.callback_timeout)
             except requests.RequestException as exc:
                 log.warning("twilio sandbox: %s callback to %s failed: %s", service, url, exc)
+                continue
+            if on_answer is not None:
+                on_answer(response.text)
         return times
 
 

@@ -506,7 +506,10 @@ def push_decided(sandbox: TwilioSandbox, approval: Approval) -> int:
     urls = list(dict.fromkeys(url for url in targets if url))
     if not urls:
         return sandbox.deliver("verify", None, params)
-    return sum(sandbox.deliver("verify", url, params) for url in urls)
+
+    def on_answer(answer: str) -> None:
+        sandbox.world.note_decision_answer(approval, answer)
+    return sum(sandbox.deliver("verify", url, params, on_answer) for url in urls)
 
 
 def register_push(bp: Blueprint, sandbox: TwilioSandbox) -> None:

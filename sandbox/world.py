@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -75,6 +76,7 @@ class Approval:
     status: str = "pending"  # pending, approved, denied, expired
     logos: list[dict[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # provider-specific (authy_id, factor sid ...)
+    late: bool = False  # decided after the payment had ended: the app says "no longer needed"
 
     def current_status(self, now: float) -> str:
         """The status, with expiry applied lazily (no provider sends an expiry callback)."""
@@ -86,7 +88,7 @@ class Approval:
         return {"id": self.id, "provider": self.provider, "phone": self.phone, "message": self.message,
                 "details": self.details, "hidden_details": self.hidden_details, "logos": self.logos,
                 "status": self.current_status(now), "created_at": self.created_at,
-                "expires_at": self.expires_at}
+                "expires_at": self.expires_at, "late": self.late}
 
 
 class World:
@@ -169,6 +171,17 @@ class World:
             self.approvals[approval.id] = approval
             self.touch()
             return approval
+
+    def note_decision_answer(self, approval: Approval, answer: str) -> None:
+        """Payfriend answered a decision's callback; {"result": "ignored"} marks the approval late."""
+        try:
+            result = json.loads(answer).get("result")
+        except (ValueError, AttributeError):
+            return
+        if result == "ignored":
+            with self.lock:
+                approval.late = True
+                self.touch()
 
     def fault(self, service: str) -> str:
         """The fault mode currently set for a service."""

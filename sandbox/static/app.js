@@ -311,6 +311,8 @@ function renderApprovals(approvals) {
   $("approval-history").replaceChildren(...done.map((a) => el("li", {
     "data-testid": "approval-done", "data-id": a.id, "data-status": a.status },
     el("span", { class: "badge " + a.status, "data-testid": "approval-status", textContent: a.status }), " ",
+    ...(a.late ? [el("span", { class: "badge late", "data-testid": "approval-late",
+                               textContent: "no longer needed" }), " "] : []),
     a.message + " · " + detailsSummary(a.details))));
   const fresh = arrived("auth", pending.map((a) => a.id));
   const push = pending.find((a) => a.id === fresh[fresh.length - 1]);
