@@ -143,7 +143,8 @@ class VerifyAuthenticator:
         """Create a Verify Push challenge showing payee and amount; returns '<identity>/<YC sid>'."""
         factor_sid = self.push_factor_sid(authenticator_id)
         seconds = max(1, min(int(request.expires_in_seconds), MAX_CHALLENGE_SECONDS))
-        expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=seconds)
+        # Sent in whole seconds: rounded up, so the challenge never ends before the payment does.
+        expires = (datetime.now(timezone.utc) + timedelta(seconds=seconds + 1)).replace(microsecond=0)
         hidden = {str(k): str(v) for k, v in request.hidden.items()}
         hidden[PAYMENT_ID_KEY] = request.payment_id
         challenge = self._call("challenge create", lambda: self._service().entities(authenticator_id).challenges.create(

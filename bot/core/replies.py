@@ -180,3 +180,20 @@ def blocked_on_telegram() -> str:
 def sms_resubscribed() -> str:
     """After START."""
     return "Payfriend: you will get our texts again. Text HELP for what you can do."
+
+
+# ---------------------------------------------------------------------- late taps
+
+LATE_TAPS = {
+    State.APPROVED: "Already approved with your code; nothing changed.",
+    State.DENIED: "Already denied; nothing changed.",
+    State.EXPIRED: "Already expired; nothing changed.",
+    State.CANCELLED: "Already cancelled; nothing changed.",
+    State.BLOCKED: "Already blocked after too many wrong codes; nothing changed.",
+    State.FAILED: "Already failed; nothing changed.",
+}
+
+
+def late_tap(state: State) -> str:
+    """A tap in the authenticator app on a payment that had already ended in `state`."""
+    return LATE_TAPS[state]

@@ -7,7 +7,7 @@ import logging
 from bot.core import replies
 from bot.core.entities import InboundMessage, User
 from bot.core.jobs import Job, JobKind
-from bot.core.payment import Event, Step
+from bot.core.payment import Event, State, Step
 from bot.ports import AuthenticatorUnavailable, UnitOfWork
 from bot.services.context import Context, ReplyTo
 from bot.services.notifications import notify, reply
@@ -73,10 +73,13 @@ def check_code(ctx: Context, job: Job) -> None:
     ctx.wake()
 
 
-def record_decision(ctx: Context, request_id: str, status: str, dedupe_key: str, job: Job | None = None) -> str:
+def record_decision(ctx: Context, request_id: str, status: str, dedupe_key: str, job: Job | None = None,
+                    *, tap: bool = True) -> str:
     """Apply a push decision; the first decision wins.
 
-    Returns what happened: "applied", "duplicate", "ignored" or "unknown".
+    Returns what happened: "applied", "duplicate", "ignored" or "unknown". A tap (`tap`: the person's
+    decision reported by the authenticator, not found by our own poll) on a payment that already
+    ended is answered in the chat, once: the decision's receipt is taken in the same transaction.
     """
     event = {"approved": Event.APPROVE, "denied": Event.DENY}.get(status)
     with ctx.uow() as uow:
@@ -90,6 +93,8 @@ def record_decision(ctx: Context, request_id: str, status: str, dedupe_key: str,
             log.info("duplicate decision %s ignored", dedupe_key)
             return "duplicate"
         applied = decide(ctx, uow, payment, event, "push")
+        if not applied and tap:
+            _tell_late_tap(ctx, uow, payment.id)
         ctx.done(uow, job)
         uow.commit()
     ctx.wake()
@@ -99,19 +104,49 @@ def record_decision(ctx: Context, request_id: str, status: str, dedupe_key: str,
     return "applied" if applied else "ignored"
 
 
+def _tell_late_tap(ctx: Context, uow: UnitOfWork, payment_id: str) -> None:
+    """Say that a tap came after the payment ended and changed nothing (not when this push ended it).
+
+    Neither Authy nor Verify can withdraw a push request, so a person may still tap one after the
+    payment was approved with the SMS code, cancelled or expired; the push itself expires with the
+    payment (see payments.send_push).
+    """
+    payment = uow.payments.get(payment_id)
+    if payment is None or payment.state is State.PENDING or payment.decided_by == "push":
+        return
+    user = uow.users.get(payment.payer_id)
+    if user is not None:
+        notify(ctx, uow, user, payment.channel, replies.late_tap(payment.state))
+
+
 def accept_event(ctx: Context, request_id: str, dedupe_key: str) -> str:
     """A webhook says a push request changed: a job asks the authenticator what was decided.
 
-    Returns "accepted", or "unknown" for a request that is not ours (nothing is asked then).
+    Returns "accepted"; "unknown" for a request that is not ours (nothing is asked then); "ignored"
+    (or "duplicate") when its payment already ended: no decision can change it, so nothing is asked
+    and the person is told at once.
     """
     with ctx.uow() as uow:
-        if uow.payments.by_push_request(request_id) is None:
+        payment = uow.payments.by_push_request(request_id)
+        if payment is None:
             _look_again(ctx, uow, request_id, dedupe_key)
             return "unknown"
-        ctx.enqueue(uow, JobKind.FETCH_DECISION, request_id=request_id, dedupe_key=dedupe_key)
+        if payment.state is not State.PENDING:
+            outcome = _late_event(ctx, uow, payment.id, dedupe_key)
+        else:
+            ctx.enqueue(uow, JobKind.FETCH_DECISION, request_id=request_id, dedupe_key=dedupe_key)
+            outcome = "accepted"
         uow.commit()
     ctx.wake()
-    return "accepted"
+    return outcome
+
+
+def _late_event(ctx: Context, uow: UnitOfWork, payment_id: str, dedupe_key: str) -> str:
+    """An event on the push of an ended payment: told once per event (its receipt), nothing fetched."""
+    if not uow.receipts.first_time(dedupe_key, ctx.clock.now()):
+        return "duplicate"
+    _tell_late_tap(ctx, uow, payment_id)
+    return "ignored"
 
 
 def _look_again(ctx: Context, uow: UnitOfWork, request_id: str, dedupe_key: str) -> None:

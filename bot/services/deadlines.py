@@ -109,7 +109,7 @@ def expire(ctx: Context, job: Job) -> None:
     except AuthenticatorUnavailable:
         status = "unknown"
     if status in ("approved", "denied"):
-        if record_decision(ctx, request_id, status, f"poll:{request_id}:{status}", job) == "applied":
+        if record_decision(ctx, request_id, status, f"poll:{request_id}:{status}", job, tap=False) == "applied":
             return
     with ctx.uow() as uow:
         payment = uow.payments.get(job.payload["payment_id"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from datetime import timedelta
 
 from bot.core import replies
@@ -138,7 +139,9 @@ def send_push(ctx: Context, job: Job) -> None:
         message=f"Send {amount_text} to {payment.payee}"[:200],
         details={"Sending to": payment.payee, "Amount": amount_text},
         hidden={"payment_id": payment.id, "channel": payment.channel.value},
-        expires_in_seconds=max(1, int((payment.expires_at - ctx.clock.now()).total_seconds())),
+        # Neither Authy nor Verify can withdraw a push request: it ends with the payment's own
+        # deadline (rounded up to the second), so a tap after a code or a cancel is a late one.
+        expires_in_seconds=max(1, math.ceil((payment.expires_at - ctx.clock.now()).total_seconds())),
         logo_url=ctx.config.logo_url,
     )
     try:

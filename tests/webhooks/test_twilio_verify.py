@@ -90,7 +90,7 @@ def test_a_signed_event_applies_what_verify_says_once(app: WebApp, payment: Paym
     replay = post_signed(app, event)
 
     assert (first.status_code, first.get_json()) == (200, {"result": "accepted"})
-    assert (replay.status_code, replay.get_json()) == (200, {"result": "accepted"})
+    assert (replay.status_code, replay.get_json()) == (200, {"result": "duplicate"})
     stored = app.payment(payment.id)
     assert (stored.state, stored.decided_by) == (State.APPROVED, "push")
     assert [m.text for m in app.outbox()[messages:]] == ["Done: $20.00 to Neville is approved."]
@@ -113,7 +113,7 @@ def test_a_later_event_does_not_change_a_decided_payment(app: WebApp, payment: P
 
     response = post_signed(app, app.verify_event(payment, "challenge.denied"))
 
-    assert (response.status_code, response.get_json()) == (200, {"result": "accepted"})
+    assert (response.status_code, response.get_json()) == (200, {"result": "ignored"})
     assert app.payment(payment.id).state is State.APPROVED
     assert len(app.outbox()) == messages
 
