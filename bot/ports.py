@@ -199,9 +199,13 @@ class Messenger(Protocol):
 
 
 class ButtonSettler(Protocol):
-    """Answers a pressed inline button and takes the buttons away (Telegram); raises DeliveryError."""
+    """Answers a pressed inline button and takes the buttons away (Telegram); raises DeliveryError.
 
-    def settle_button(self, callback_id: str, chat_id: int, message_id: int | None) -> None: ...
+    With a `text`, the pressed message is edited to it (what the press did), without its buttons.
+    """
+
+    def settle_button(self, callback_id: str, chat_id: int, message_id: int | None,
+                      text: str | None = None) -> None: ...
 
 
 class AuthenticatorUnavailable(Exception):

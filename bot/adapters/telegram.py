@@ -207,8 +207,9 @@ class TelegramGateway:
         self._call(bot.send_message(chat_id=int(message.recipient), text=message.text,
                                     reply_markup=reply_markup(message)))
 
-    def settle_button(self, callback_id: str, chat_id: int, message_id: int | None) -> None:
-        """Answer a button press and take its buttons away, so the same choice cannot be made twice."""
+    def settle_button(self, callback_id: str, chat_id: int, message_id: int | None,
+                      text: str | None = None) -> None:
+        """Answer a button press and take its buttons away (editing the text to `text` when given)."""
         bot = self._bot()
         try:
             self._call(bot.answer_callback_query(callback_id))
@@ -216,7 +217,11 @@ class TelegramGateway:
             if exc.retry_after is not None or not exc.permanent:
                 raise
             log.info("button press not answered (too old?): %s", exc)  # the buttons still go
-        if message_id is not None:
+        if message_id is None:
+            return
+        if text:  # an edit without reply_markup takes the inline keyboard away
+            self._call(bot.edit_message_text(text, chat_id=chat_id, message_id=message_id))
+        else:
             self._call(bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None))
 
     def set_webhook(self, url: str, secret: str) -> None:

@@ -197,3 +197,21 @@ LATE_TAPS = {
 def late_tap(state: State) -> str:
     """A tap in the authenticator app on a payment that had already ended in `state`."""
     return LATE_TAPS[state]
+
+
+# ---------------------------------------------------------------------- settled buttons
+
+PRESSED = {
+    State.PENDING: "✓ Confirmed: waiting for your approval",
+    State.APPROVED: "✓ Confirmed",
+    State.DENIED: "✗ Denied",
+    State.EXPIRED: "✗ Expired",
+    State.CANCELLED: "✗ Cancelled",
+    State.BLOCKED: "✗ Blocked",
+    State.FAILED: "✗ Failed",
+}
+
+
+def pressed(state: State) -> str:
+    """The confirm question once Confirm or Cancel was pressed: where that left the payment."""
+    return PRESSED[state]

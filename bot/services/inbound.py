@@ -8,7 +8,7 @@ from bot.core import replies
 from bot.core.commands import Cancel, Code, Confirm, Help, History, ParseError, ParseResult, Send, Start, Status
 from bot.core.entities import Channel, InboundMessage, Registration, User
 from bot.core.jobs import JobKind
-from bot.core.payment import Event
+from bot.core.payment import Event, State, Step
 from bot.core.registration import check_start
 from bot.core.sms import keyword as sms_keyword
 from bot.ports import UnitOfWork
@@ -26,11 +26,12 @@ def handle_inbound(ctx: Context, msg: InboundMessage) -> None:
         if not uow.receipts.first_time(msg.dedupe_key, ctx.clock.now()):
             log.info("duplicate inbound %s ignored", msg.dedupe_key)
             return
+        user = _find_user(uow, msg)
+        _route(ctx, uow, msg, user)
         if msg.callback_id is not None and msg.chat_id is not None:
-            # The press is handled here; answering it and clearing its buttons is cosmetic work for later.
+            # The press is handled here; answering it and settling its message is cosmetic work for later.
             ctx.enqueue(uow, JobKind.SETTLE_BUTTON, callback_id=msg.callback_id, chat_id=msg.chat_id,
-                        message_id=msg.message_id)
-        _route(ctx, uow, msg, _find_user(uow, msg))
+                        message_id=msg.message_id, text=_pressed_text(uow, msg, user))
         uow.commit()
     ctx.wake()
 
@@ -40,6 +41,17 @@ def _find_user(uow: UnitOfWork, msg: InboundMessage) -> User | None:
     found = uow.users.by_telegram(int(msg.sender)) if msg.channel is Channel.TELEGRAM \
         else uow.users.by_phone(msg.sender)
     return uow.users.get_for_update(found.id) if found is not None and found.id is not None else found
+
+
+def _pressed_text(uow: UnitOfWork, msg: InboundMessage, user: User | None) -> str | None:
+    """What the pressed question becomes: where the press left its payment (None: it did nothing)."""
+    _, _, payment_id = (msg.button or "").partition(":")
+    payment = uow.payments.get(payment_id) if payment_id and user is not None else None
+    if payment is None or user is None or payment.payer_id != user.id:
+        return None
+    if payment.state is State.PENDING and payment.step is Step.CONFIRMATION:
+        return None
+    return replies.pressed(payment.state)
 
 
 def _route(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User | None) -> None:

@@ -31,9 +31,13 @@ def reply(ctx: Context, uow: UnitOfWork, to: ReplyTo, text: str, *, buttons: lis
 
 
 def reply_after(ctx: Context, job: Job | None, to: ReplyTo, text: str) -> None:
-    """Answer in a transaction of its own after an outside call, and mark the job that made it done."""
+    """Answer in a transaction of its own after an outside call, and mark the job that made it done.
+
+    Only registration answers this way, past its contact step: on Telegram the answer also takes the
+    share-contact keyboard away, which has served.
+    """
     with ctx.uow() as uow:
-        reply(ctx, uow, to, text)
+        reply(ctx, uow, to, text, remove_keyboard=to.channel is Channel.TELEGRAM)
         ctx.done(uow, job)
         uow.commit()
     ctx.wake()
@@ -135,12 +139,12 @@ def _sms_unsubscribed(uow: UnitOfWork, phone: str) -> None:
 
 
 def settle_button(ctx: Context, job: Job) -> None:
-    """Job: answer a button press and take its buttons away; cosmetic, so a lasting refusal ends it."""
+    """Job: answer a button press, take its buttons away and show what it did (`text`); cosmetic."""
     if ctx.settler is None:
         return
     p = job.payload
     try:
-        ctx.settler.settle_button(p["callback_id"], int(p["chat_id"]), p.get("message_id"))
+        ctx.settler.settle_button(p["callback_id"], int(p["chat_id"]), p.get("message_id"), p.get("text"))
     except DeliveryError as exc:
         if not exc.permanent:
             raise

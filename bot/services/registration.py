@@ -50,15 +50,15 @@ def on_contact(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User | 
     """A shared contact: only the sender's own number counts; it is proved by an SMS code."""
     to = ReplyTo.message(msg)
     if msg.contact_user_id is None or str(msg.contact_user_id) != msg.sender:
-        reply(ctx, uow, to, replies.not_own_contact(), request_contact=True)
+        reply(ctx, uow, to, replies.not_own_contact(), request_contact=_needs_contact(user))
         return
     phone = ctx.normalize_phone(msg.contact_phone or "")
     if phone is None:
-        reply(ctx, uow, to, replies.not_own_contact(), request_contact=True)
+        reply(ctx, uow, to, replies.not_own_contact(), request_contact=_needs_contact(user))
         return
     owner = uow.users.by_phone(phone)
     if owner is not None and owner.telegram_user_id not in (None, int(msg.sender)):
-        reply(ctx, uow, to, replies.not_own_contact(), request_contact=True)
+        reply(ctx, uow, to, replies.not_own_contact(), request_contact=_needs_contact(user))
         return
     person = owner or user or User(id=None, created_at=ctx.clock.now(), default_currency=ctx.config.default_currency)
     person.telegram_user_id = int(msg.sender)
@@ -75,6 +75,11 @@ def on_contact(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User | 
     else:
         uow.users.save(person)
     _start_phone_check(ctx, uow, person, to, welcome=False)
+
+
+def _needs_contact(user: User | None) -> bool:
+    """Whether the share-contact keyboard is offered: never to someone past that step (it would re-verify)."""
+    return user is None or user.registration is Registration.CONTACT
 
 
 def on_registration_text(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User,

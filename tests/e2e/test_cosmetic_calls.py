@@ -31,6 +31,7 @@ def test_a_command_menu_that_cannot_be_published_does_not_stop_the_start(sandbox
 
 def test_a_press_is_handled_when_clearing_its_buttons_returns_a_null_result(sandbox, payfriend, hermione):
     method_fault(sandbox.url, "editMessageReplyMarkup", "null")
+    method_fault(sandbox.url, "editMessageText", "null")  # a press that did something edits the text
     method_fault(sandbox.url, "answerCallbackQuery", "error")
 
     approval = hermione.start_payment()  # Confirm pressed: the push must still go out
