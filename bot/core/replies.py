@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from bot.core.entities import Payment
 from bot.core.payment import State
+from bot.core.text import truncate
 
 EXAMPLE = "send $20 to Neville"
 
 HELP = (
     "Payfriend sends money from a chat.\n"
     f"- {EXAMPLE} (add 'for lunch' to leave a note)\n"
-    "- status: your recent payments\n"
-    "- history: all your payments\n"
+    "- status: the payment waiting for you and your last few\n"
+    "- history: all your payments, page by page\n"
     "- cancel: cancel the payment waiting for you\n"
     "Every payment is approved in your authenticator app, or with a code we text you."
 )
 
 STATE_WORDS = {
     State.PENDING: "waiting for approval",
-    State.APPROVED: "approved",
+    State.APPROVED: "sent",
     State.DENIED: "denied",
     State.EXPIRED: "expired",
     State.CANCELLED: "cancelled",
@@ -26,6 +27,9 @@ STATE_WORDS = {
     State.FAILED: "failed",
 }
 
+
+LIST_NOTE_LENGTH = 12  # a listing line cuts the note and the payee, so that it stays short on a phone
+LIST_PAYEE_LENGTH = 24
 
 SMS_HELP = ("Payfriend: text 'send $20 to Neville', STATUS, HISTORY, or NO to cancel a payment. "
             "Reply STOP to opt out.")
@@ -39,7 +43,8 @@ def welcome_telegram() -> str:
 
 def welcome_sms() -> str:
     """The first reply to a number we do not know."""
-    return "Welcome to Payfriend! We texted you a code to prove this number is yours. Reply with the code."
+    return ("Welcome to Payfriend! To prove this number is yours we're texting you a code. "
+            "Reply with the code when it arrives.")
 
 
 def not_own_contact() -> str:
@@ -47,14 +52,15 @@ def not_own_contact() -> str:
     return "Please share your own phone number with the button below, not someone else's."
 
 
-def phone_code_sent(masked_phone: str) -> str:
+def phone_code_sent(masked_phone: str, sms: bool = False) -> str:
     """After the phone verification code went out."""
-    return f"We sent a code by SMS to {masked_phone}. Type it here."
+    return f"We sent a code by SMS to {masked_phone}. {_answer_with_code(sms)}."
 
 
-def phone_code_wrong() -> str:
+def phone_code_wrong(sms: bool = False) -> str:
     """A wrong phone verification code."""
-    return "That code is not right. Check the SMS and type the code again, or send /start for a new one."
+    again = "reply with it again, or reply START" if sms else "type it again, or send /start"
+    return f"That code is not right. Check the SMS and {again} for a new one."
 
 
 def ask_email() -> str:
@@ -78,11 +84,12 @@ def service_unavailable() -> str:
     return "We couldn't reach our verification service just now. Please try again in a minute."
 
 
-def finish_registration(step: str) -> str:
+def finish_registration(step: str, sms: bool = False) -> str:
     """A registered-only command from someone still registering."""
+    new_code = "reply START" if sms else "send /start"
     prompts = {
         "contact": "First share your phone number with the button below.",
-        "phone_code": "First type the code we texted you (or send /start for a new one).",
+        "phone_code": f"First {_answer_with_code(sms).lower()} we texted you (or {new_code} for a new one).",
         "email": "First tell us your email address.",
     }
     return prompts.get(step, "Send /start to register.")
@@ -90,13 +97,15 @@ def finish_registration(step: str) -> str:
 
 def confirm_payment(payment: Payment, amount_text: str, sms: bool) -> str:
     """Ask the payer to confirm what was understood, rendered from the frozen payment."""
-    note = f" for \"{payment.note}\"" if payment.note else ""
     action = "Reply YES to confirm or NO to cancel." if sms else "Confirm or cancel below."
-    return f"Send {amount_text} to {payment.payee}{note}? {action}"
+    return f"Send {amount_text} to {payment.payee}{note_text(payment.note)}? {action}"
 
 
-def one_open_payment(amount_text: str, payee: str, sms: bool = False) -> str:
+def one_open_payment(amount_text: str, payee: str, sms: bool = False, same_payee: bool = False) -> str:
     """A new send while another payment waits (on SMS, CANCEL is a carrier stop word: NO cancels)."""
+    if same_payee:
+        how = "reply YES to confirm it or NO to cancel it" if sms else "confirm it, or send 'cancel' to start again"
+        return f"Your payment of {amount_text} to {payee} is still waiting: {how}."
     how = "reply NO to cancel it" if sms else "send 'cancel' first"
     return f"You already have a payment of {amount_text} to {payee} waiting. Finish it or {how}."
 
@@ -107,11 +116,11 @@ def approve_in_app(authenticator: str, amount_text: str, payee: str, fallback_se
             f"If it doesn't arrive within {fallback_seconds:g} seconds we'll text you a code.")
 
 
-def code_sent(amount_text: str, payee: str, masked_phone: str, push_failed: bool) -> str:
+def code_sent(amount_text: str, payee: str, masked_phone: str, push_failed: bool, sms: bool = False) -> str:
     """The SMS fallback code went out."""
     why = "We couldn't reach your authenticator app" if push_failed else "No answer from your app yet"
     return (f"{why}, so we texted a code to {masked_phone} for {amount_text} to {payee}. "
-            "Type the code here to approve.")
+            f"{_answer_with_code(sms)} to approve.")
 
 
 def code_wrong(attempts_left: int) -> str:
@@ -144,13 +153,12 @@ def outcome(payment: Payment, amount_text: str) -> str:
     """How a payment ended, with amount, payee and state."""
     what = f"{amount_text} to {payment.payee}"
     texts = {
-        State.APPROVED: f"Done: {what} is approved.",
-        State.DENIED: f"Denied: {what} was not sent, because it was denied in your authenticator app.",
-        State.EXPIRED: f"Expired: {what} was not sent, because it was not approved in time.",
-        State.CANCELLED: f"Cancelled: {what} will not be sent.",
-        State.BLOCKED: f"Blocked: {what} was not sent after 5 wrong codes. Start a new payment if you still want to pay.",
-        State.FAILED: f"Failed: {what} was not sent, because we couldn't reach the authentication service. "
-                      "Please try again later.",
+        State.APPROVED: f"Sent: {what} \u2713",
+        State.DENIED: f"Not sent: {what} was denied in your authenticator app.",
+        State.EXPIRED: f"Not sent: {what} was not approved in time.",
+        State.CANCELLED: f"Not sent: {what} was cancelled.",
+        State.BLOCKED: f"Not sent: {what} was blocked after 5 wrong codes. Start a new payment to try again.",
+        State.FAILED: f"Not sent: we couldn't reach the approval service for {what}. Please try again later.",
     }
     return texts[payment.state]
 
@@ -161,20 +169,55 @@ def exempt_note(reason: str) -> str:
 
 
 def payment_line(payment: Payment, amount_text: str, when: str) -> str:
-    """One line of a status or history listing."""
-    return f"{when}  {amount_text} to {payment.payee}: {STATE_WORDS[payment.state]}"
-
-
-def listing(title: str, lines: list[str]) -> str:
-    """A status or history reply."""
-    if not lines:
-        return f"You have no payments yet. Try: {EXAMPLE}"
-    return title + "\n" + "\n".join(lines)
+    """One short line of a status or history listing: date, amount, payee, note, state."""
+    return f"{when} {payment_summary(payment, amount_text, listed=True)}: {STATE_WORDS[payment.state]}"
 
 
 def blocked_on_telegram() -> str:
     """Sent by SMS when the person blocked the bot on Telegram."""
     return "Payfriend can't reach you on Telegram because the bot is blocked. Unblock it to keep getting updates."
+
+
+def _answer_with_code(sms: bool) -> str:
+    """How a person gives us a code on this channel."""
+    return "Reply with the code" if sms else "Type the code here"
+
+
+def note_text(note: str | None, max_length: int | None = None) -> str:
+    """' for "pizza"' after a payee, or nothing; cut to max_length characters of note."""
+    return f" for \"{truncate(note, max_length)}\"" if note else ""
+
+
+def payment_summary(payment: Payment, amount_text: str, listed: bool = False) -> str:
+    """'$20.00 to Neville for "pizza"': what a payment is, as the payer typed it (cut short in a list)."""
+    payee = truncate(payment.payee, LIST_PAYEE_LENGTH) if listed else payment.payee
+    return f"{amount_text} to {payee}{note_text(payment.note, LIST_NOTE_LENGTH if listed else None)}"
+
+
+def status(waiting: str | None, recent: list[str]) -> str:
+    """`status`: the payment waiting for the person (if any), then their last few."""
+    if waiting is None and not recent:
+        return f"Nothing is waiting and you have no payments yet. Try: {EXAMPLE}"
+    head = f"Waiting for you: {waiting}" if waiting is not None else "Nothing is waiting for you."
+    if not recent:
+        return head
+    return head + "\nRecent:\n" + "\n".join(recent)
+
+
+def history_page(lines: list[str], page: int, more: bool) -> str:
+    """`history N`: one page of payments, newest first, with a hint only when a next page exists."""
+    if not lines:
+        if page == 1:
+            return f"Your history is empty. Try: {EXAMPLE}"
+        return f"Your history has no page {page}. Send 'history' for the newest payments."
+    title = "Your payments:" if page == 1 else f"Your payments, page {page}:"
+    text = title + "\n" + "\n".join(lines)
+    return text + f"\nOlder: history {page + 1}" if more else text
+
+
+def code_sms_heading(amount_text: str, payee: str) -> str:
+    """Payfriend's line at the top of the payment code SMS (the vendor's own wording follows it)."""
+    return f"Payfriend code to send {amount_text} to {payee}:"
 
 
 def sms_resubscribed() -> str:

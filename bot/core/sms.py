@@ -32,9 +32,15 @@ def keyword(text: str) -> str | None:
     return None
 
 
+CHECK_MARK = "\u2713"
+
+
 def to_gsm7(text: str) -> str:
-    """Replace typographic characters with their GSM-7 spelling, so a reply stays in the 160-character alphabet."""
-    return text.translate(_PLAIN)
+    """Replace typographic characters with their GSM-7 spelling, so a reply stays in the 160-character alphabet.
+
+    A check mark after a sentence ('Sent: $20.00 to Neville ✓') becomes its full stop.
+    """
+    return text.replace(" " + CHECK_MARK, ".").replace(CHECK_MARK, "").translate(_PLAIN)
 
 
 def is_gsm7(text: str) -> bool:

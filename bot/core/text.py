@@ -75,6 +75,16 @@ def clean_payee(text: str, max_length: int | None = PAYEE_MAX_LENGTH) -> str:
     return truncate(normalize_message(text).strip(_PAYEE_EDGE + " "), max_length)
 
 
+def payee_key(payee: str) -> str:
+    """What two spellings of one payee share ('Neville', 'neville ', 'NEVILLE'): compare these, show the typed one."""
+    return clean_payee(payee, None).casefold()
+
+
+def same_payee(first: str, second: str) -> bool:
+    """Whether two payee texts name the same payee, whatever their case."""
+    return payee_key(first) == payee_key(second)
+
+
 def clean_note(text: str, max_length: int | None = NOTE_MAX_LENGTH) -> str:
     """A payment note safe to show: cleaned like any text, without wrapping quotes."""
     return truncate(normalize_message(text).strip("\"' "), max_length)

@@ -11,6 +11,7 @@ from typing import Any, Callable
 from bot.core.commands import ParseResult
 from bot.core.entities import Channel, InboundMessage, Payment, User
 from bot.core.jobs import Job, JobKind
+from bot.core import replies
 from bot.core.money import Money
 from bot.ports import Authenticator, ButtonSettler, Clock, CodeBinding, Timers, UnitOfWork, UnitOfWorkFactory
 
@@ -82,7 +83,7 @@ class Context:
         amount_text = self.amount(payment, user)
         return CodeBinding(payment_id=payment.id, payee=payment.payee, amount_text=amount_text,
                            amount_major=payment.amount.major_str(), currency=payment.amount.currency,
-                           message=f"Payfriend: send {amount_text} to {payment.payee}")
+                           message=replies.code_sms_heading(amount_text, payment.payee))
 
     def enqueue(self, uow: UnitOfWork, kind: JobKind, *, delay: float = 0.0, **payload: Any) -> Job:
         """Write a job for an outside call, due now (or `delay` seconds from now), in the caller's transaction."""
@@ -94,6 +95,11 @@ class Context:
         """Mark a job done in the transaction that applies its result (so that a repeat finds it done)."""
         if job is not None and job.id is not None:
             uow.jobs.complete(job.id, self.clock.now())
+
+
+def reaches_by_sms(user: User, channel: Channel) -> bool:
+    """Whether a notice about a payment on `channel` goes out by SMS (as notify sends it): wording follows."""
+    return channel is Channel.SMS or user.telegram_chat_id is None or user.telegram_blocked
 
 
 def mask_phone(phone: str) -> str:

@@ -15,7 +15,7 @@ from bot.core.jobs import Job, JobKind, lease_seconds
 from bot.core.payment import Event, State, Step, next_position
 from bot.ports import AuthenticatorUnavailable
 from bot.services.authorization import record_decision
-from bot.services.context import Context, mask_phone
+from bot.services.context import Context, mask_phone, reaches_by_sms
 from bot.services.notifications import notify
 from bot.services.outcomes import finish
 
@@ -69,8 +69,9 @@ def send_code(ctx: Context, job: Job) -> None:
     with ctx.uow() as uow:
         current = uow.payments.get(payment.id)
         if current is not None and current.state is State.PENDING:
+            sms = reaches_by_sms(user, payment.channel)
             text = replies.code_sent(ctx.amount(payment, user), payment.payee, mask_phone(user.phone),
-                                     bool(job.payload.get("push_failed")))
+                                     bool(job.payload.get("push_failed")), sms=sms)
             notify(ctx, uow, user, payment.channel, text)
         ctx.done(uow, job)
         uow.commit()

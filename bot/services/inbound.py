@@ -87,9 +87,9 @@ def _on_command(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, 
     elif isinstance(command, Cancel):
         payments.cancel(ctx, uow, msg, user, None)
     elif isinstance(command, Status):
-        payments.listing(ctx, uow, msg, user, "Your recent payments:", payments.STATUS_COUNT)
+        payments.status(ctx, uow, msg, user)
     elif isinstance(command, History):
-        payments.listing(ctx, uow, msg, user, "Your payments:", payments.HISTORY_COUNT)
+        payments.history(ctx, uow, msg, user, command.page)
     elif isinstance(command, Code):
         authorization.on_code(ctx, uow, msg, user, command.digits)
 

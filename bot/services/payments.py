@@ -12,6 +12,7 @@ from bot.core.entities import Button, Channel, InboundMessage, Payment, User
 from bot.core.jobs import Job, JobKind
 from bot.core.payment import Event, State, Step, fingerprint, fingerprint_matches, next_position
 from bot.core.sca import Decision, after_exemption, decide
+from bot.core.text import same_payee
 from bot.ports import AuthenticatorUnavailable, PushRequest, UnitOfWork
 from bot.services.context import Context, ReplyTo
 from bot.services.deadlines import run_fallback
@@ -20,8 +21,10 @@ from bot.services.outcomes import finish
 
 log = logging.getLogger(__name__)
 
-STATUS_COUNT = 5
-HISTORY_COUNT = 20
+# How many payments a list shows: `status` below the waiting one, `history` per page (SMS: two segments).
+STATUS_RECENT = {Channel.TELEGRAM: 3, Channel.SMS: 2}
+HISTORY_PAGE = {Channel.TELEGRAM: 10, Channel.SMS: 3}
+LIST_DATE = "%b %d"  # 'Jan 05' (UTC): short, so that a line fits a phone's width
 
 
 def create(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, send: Send) -> None:
@@ -32,7 +35,8 @@ def create(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, send:
     if waiting:
         other = waiting[0]
         reply(ctx, uow, to, replies.one_open_payment(ctx.amount(other, user), other.payee,
-                                                      sms=msg.channel is Channel.SMS))
+                                                      sms=msg.channel is Channel.SMS,
+                                                      same_payee=same_payee(other.payee, send.payee)))
         return
     now = ctx.clock.now()
     payment_id = ctx.new_payment_id()
@@ -110,12 +114,29 @@ def cancel(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, payme
     finish(ctx, uow, payment, Event.CANCEL, "payer", "cancelled by the payer")
 
 
-def listing(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, title: str, count: int) -> None:
-    """The payer's own latest payments, newest first."""
+def status(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User) -> None:
+    """`status`: the payment waiting for the payer, if any, and their last few others."""
     assert user.id is not None
-    lines = [replies.payment_line(p, ctx.amount(p, user), p.created_at.strftime("%Y-%m-%d %H:%M UTC"))
-             for p in uow.payments.for_payer(user.id, count)]
-    reply(ctx, uow, ReplyTo.message(msg), replies.listing(title, lines))
+    pending = uow.payments.pending_for_payer(user.id)
+    waiting = pending[0] if pending else None
+    count = STATUS_RECENT[msg.channel]
+    others = [p for p in uow.payments.for_payer(user.id, count + 1) if waiting is None or p.id != waiting.id]
+    recent = [_line(ctx, p, user) for p in others[:count]]
+    summary = replies.payment_summary(waiting, ctx.amount(waiting, user), listed=True) if waiting else None
+    reply(ctx, uow, ReplyTo.message(msg), replies.status(summary, recent))
+
+
+def history(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, page: int) -> None:
+    """`history N`: page N of the payer's payments, newest first; a hint names the next page if any."""
+    assert user.id is not None
+    size = HISTORY_PAGE[msg.channel]
+    payments = uow.payments.for_payer(user.id, page * size + 1)[(page - 1) * size:]
+    lines = [_line(ctx, p, user) for p in payments[:size]]
+    reply(ctx, uow, ReplyTo.message(msg), replies.history_page(lines, page, more=len(payments) > size))
+
+
+def _line(ctx: Context, payment: Payment, user: User) -> str:
+    return replies.payment_line(payment, ctx.amount(payment, user), payment.created_at.strftime(LIST_DATE))
 
 
 # ---------------------------------------------------------------------- job: the push request
@@ -134,10 +155,13 @@ def send_push(ctx: Context, job: Job) -> None:
             or payment.push_request_id is not None):
         return
     amount_text = ctx.amount(payment, user)
+    details = {"Sending to": payment.payee, "Amount": amount_text}
+    if payment.note:
+        details["Note"] = payment.note
     request = PushRequest(
         payment_id=payment.id,
-        message=f"Send {amount_text} to {payment.payee}"[:200],
-        details={"Sending to": payment.payee, "Amount": amount_text},
+        message=f"Send {replies.payment_summary(payment, amount_text)}"[:200],
+        details=details,
         hidden={"payment_id": payment.id, "channel": payment.channel.value},
         # Neither Authy nor Verify can withdraw a push request: it ends with the payment's own
         # deadline (rounded up to the second), so a tap after a code or a cancel is a late one.

@@ -32,6 +32,7 @@ def on_stranger(ctx: Context, uow: UnitOfWork, msg: InboundMessage) -> None:
     user = uow.users.add(User(id=None, created_at=ctx.clock.now(), phone=phone,
                               registration=check_start(Registration.PHONE_CODE),
                               default_currency=ctx.config.default_currency))
+    reply(ctx, uow, to, replies.welcome_sms())  # before the code SMS, which it explains
     _start_phone_check(ctx, uow, user, to, welcome=True)
 
 
@@ -92,7 +93,7 @@ def on_registration_text(ctx: Context, uow: UnitOfWork, msg: InboundMessage, use
         if isinstance(command, Code):
             ctx.enqueue(uow, JobKind.CHECK_PHONE_CODE, user_id=user.id, code=command.digits, reply=to.as_payload())
         else:
-            reply(ctx, uow, to, replies.finish_registration("phone_code"))
+            reply(ctx, uow, to, replies.finish_registration("phone_code", sms=to.channel is Channel.SMS))
     elif not EMAIL.match(msg.text.strip()):
         reply(ctx, uow, to, replies.bad_email())
     else:
@@ -100,24 +101,27 @@ def on_registration_text(ctx: Context, uow: UnitOfWork, msg: InboundMessage, use
 
 
 def _start_phone_check(ctx: Context, uow: UnitOfWork, user: User, to: ReplyTo, *, welcome: bool) -> None:
+    """Write the job that has the code texted; `welcome`: the welcome already said a code is coming."""
     ctx.enqueue(uow, JobKind.START_PHONE_CHECK, user_id=user.id, welcome=welcome, reply=to.as_payload())
 
 
 # ---------------------------------------------------------------------- jobs: the outside calls
 
 def start_phone_check(ctx: Context, job: Job) -> None:
-    """Job: ask the authenticator to text a phone verification code, then say so."""
+    """Job: ask the authenticator to text a phone verification code, then say so unless the welcome did."""
+    to = ReplyTo.from_payload(job.payload["reply"])
     with ctx.uow() as uow:
         user = uow.users.get(job.payload["user_id"])
     if user is None or user.phone is None:
         return
     try:
         ctx.authenticator.start_phone_verification(user.phone)
-        text = replies.welcome_sms() if job.payload.get("welcome") else replies.phone_code_sent(mask_phone(user.phone))
     except AuthenticatorUnavailable:
         log.warning("phone verification could not start for user %s", user.id)
-        text = replies.service_unavailable()
-    reply_after(ctx, job, ReplyTo.from_payload(job.payload["reply"]), text)
+        reply_after(ctx, job, to, replies.service_unavailable())
+        return
+    if not job.payload.get("welcome"):  # the welcome, written before this job, told of the code
+        reply_after(ctx, job, to, replies.phone_code_sent(mask_phone(user.phone), sms=to.channel is Channel.SMS))
 
 
 def check_phone_code(ctx: Context, job: Job) -> None:
@@ -133,7 +137,7 @@ def check_phone_code(ctx: Context, job: Job) -> None:
         reply_after(ctx, job, to, replies.service_unavailable())
         return
     if not ok:
-        reply_after(ctx, job, to, replies.phone_code_wrong())
+        reply_after(ctx, job, to, replies.phone_code_wrong(sms=to.channel is Channel.SMS))
         return
 
     def verified(current: User) -> str:

@@ -97,7 +97,7 @@ def test_register_send_approve_and_see_the_result(page):
     card.get_by_test_id("approve").click()
 
     # The chat tells the result.
-    expect(last_bot_message(page)).to_contain_text("Done: $20.00 to Neville is approved")
+    expect(last_bot_message(page)).to_contain_text("Sent: $20.00 to Neville \u2713")
     expect(page.get_by_test_id("approval")).to_have_count(0)
     expect(page.get_by_test_id("approval-done").first.get_by_test_id("approval-status")).to_have_text("approved")
     shot(page, "5_done")

@@ -185,7 +185,7 @@ def test_a_whole_payment(sandbox, start_payfriend, chromium, size):
         expect(page.get_by_test_id("unread-telegram")).to_have_text(re.compile(r"^[1-9]\d*$"))
         open_tab(page, "telegram")
         expect(page.get_by_test_id("unread-telegram")).to_be_hidden()
-    expect(last_bot_message(page)).to_contain_text("Done: $20.00 to Neville is approved")
+    expect(last_bot_message(page)).to_contain_text("Sent: $20.00 to Neville \u2713")
     assert_no_sideways_scroll(page)
     shot(page, "5_done")
 

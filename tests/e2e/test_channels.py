@@ -19,16 +19,16 @@ def test_one_person_on_both_channels_is_answered_where_each_payment_started(sand
     on_sms.wait_chat("Send \\$5.00 to Ana\\? Reply YES to confirm or NO to cancel")
     on_sms.presses("Confirm")
     on_sms.approve(on_sms.wait_pending()["id"])
-    on_sms.wait_chat("Done: \\$5.00 to Ana is approved")
+    on_sms.wait_chat("Sent: \\$5.00 to Ana\\.$")
     assert not any("Ana" in t for t in on_telegram.chat())  # answered on SMS only
 
     on_telegram.start_payment("send $7 to Bo")
     on_telegram.approve(on_telegram.wait_pending()["id"])
-    on_telegram.wait_chat("Done: \\$7.00 to Bo is approved")
+    on_telegram.wait_chat("Sent: \\$7.00 to Bo \u2713")
     assert not any("Bo" in t for t in on_sms.chat())
     on_telegram.says("history")
     listing = on_telegram.wait_chat("Your payments:")
-    assert "Ana: approved" in listing and "Bo: approved" in listing
+    assert "Ana: sent" in listing and "Bo: sent" in listing
 
 
 def test_stop_silences_sms_until_start(sandbox, payfriend):
@@ -44,7 +44,7 @@ def test_stop_silences_sms_until_start(sandbox, payfriend):
     ron.says("START")
     ron.wait_chat("you will get our texts again")
     ron.says("status")
-    ron.wait_chat("You have no payments yet")
+    ron.wait_chat("^Nothing is waiting and you have no payments yet")
 
 
 def test_a_blocked_bot_is_noticed_and_the_person_told_by_sms(sandbox, payfriend):
@@ -76,7 +76,7 @@ def test_without_the_push_app_the_code_comes_at_once(sandbox, start_payfriend):
     luna.presses("Confirm")
     luna.wait_chat("couldn't reach your authenticator app, so we texted a code")
     luna.says(luna.wait_code(after=seen))
-    luna.wait_chat("Done: \\$20.00 to Neville is approved")
+    luna.wait_chat("Sent: \\$20.00 to Neville \u2713")
 
 
 @pytest.mark.parametrize("mode", ["slow", "error"])
@@ -87,7 +87,7 @@ def test_a_slow_or_failing_authenticator_ends_the_payment_cleanly(sandbox, payfr
     neville.wait_chat("Send \\$20.00 to Hermione")
     sandbox.world.set_fault("authy", mode)
     neville.presses("Confirm")
-    neville.wait_chat("Failed: \\$20.00 to Hermione was not sent", timeout=20)
+    neville.wait_chat("Not sent: we couldn't reach the approval service for \\$20.00 to Hermione", timeout=20)
     with payfriend.services.uow() as uow:
         (payment,) = uow.payments.for_payer(uow.users.by_phone(neville.phone).id, 5)
     assert payment.state.value == "failed"
@@ -103,5 +103,6 @@ def test_flood_control_delays_messages_but_loses_none(sandbox, payfriend):
     fred.wait_chat("Payfriend sends money from a chat", timeout=20)  # the help text, after 429s and retries
     chat = fred.chat()
     assert len(chat) == 7  # four while registering, three answers: each once, in the order they were written
-    assert chat[-3].startswith("You have no payments yet") and chat[-2].startswith("You have no payments yet")
+    assert chat[-3].startswith("Nothing is waiting and you have no payments yet")  # status
+    assert chat[-2].startswith("Your history is empty")  # history
     assert chat[-1].startswith("Payfriend sends money")

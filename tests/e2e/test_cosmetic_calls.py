@@ -38,7 +38,7 @@ def test_a_press_is_handled_when_clearing_its_buttons_returns_a_null_result(sand
 
     assert approval["details"]["Amount"] == "$20.00"
     hermione.approve(approval["id"])
-    hermione.wait_chat("^Done: \\$20.00 to Neville")
+    hermione.wait_chat("^Sent: \\$20.00 to Neville \u2713")
 
     def settle_jobs_ended() -> bool:
         with payfriend.services.uow() as uow:

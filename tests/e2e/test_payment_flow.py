@@ -14,20 +14,20 @@ APP = {"authy": "Authy", "verify": "Twilio Verify"}
 
 def test_approve(flavour, hermione: Phone):
     approval = hermione.start_payment("send $20 to Neville for lunch")
-    assert approval["details"] == {"Sending to": "Neville", "Amount": "$20.00"}
+    assert approval["details"] == {"Sending to": "Neville", "Amount": "$20.00", "Note": "lunch"}
     assert approval["hidden_details"]["payment_id"].startswith("pay_")
     if flavour[1] == "authy":  # the logo is served by Payfriend itself
         (logo,) = approval["logos"]
         assert requests.get(logo["url"], timeout=5).headers["Content-Type"] == "image/png"
     hermione.wait_chat(f"Approve \\$20.00 to Neville in your {APP[flavour[1]]} app")
     hermione.approve(approval["id"])
-    hermione.wait_chat("Done: \\$20.00 to Neville is approved")
+    hermione.wait_chat("Sent: \\$20.00 to Neville( \u2713|\\.)")
 
 
 def test_deny(flavour, hermione: Phone):
     approval = hermione.start_payment()
     hermione.deny(approval["id"])
-    hermione.wait_chat("Denied: \\$20.00 to Neville was not sent")
+    hermione.wait_chat("Not sent: \\$20.00 to Neville was denied in your authenticator app")
 
 
 def test_fallback_with_the_right_code(flavour, hermione: Phone):
@@ -35,7 +35,7 @@ def test_fallback_with_the_right_code(flavour, hermione: Phone):
     hermione.wait_chat("texted a code to .* for \\$20.00 to Neville")
     assert "Neville" in hermione.sms()[-1] and "20.00" in hermione.sms()[-1]  # the code names payee and amount
     hermione.says(code)
-    hermione.wait_chat("Done: \\$20.00 to Neville is approved")
+    hermione.wait_chat("Sent: \\$20.00 to Neville( \u2713|\\.)")
 
 
 def test_five_wrong_codes_block_the_payment(flavour, hermione: Phone):
@@ -45,21 +45,21 @@ def test_five_wrong_codes_block_the_payment(flavour, hermione: Phone):
         hermione.says(wrong)
         hermione.wait_chat(f"not right. {left} attempts? left")
     hermione.says(wrong)
-    hermione.wait_chat("Blocked: \\$20.00 to Neville was not sent after 5 wrong codes")
+    hermione.wait_chat("Not sent: \\$20.00 to Neville was blocked after 5 wrong codes")
     hermione.says(right)  # the sixth attempt, right or not, approves nothing
     hermione.wait_chat("not waiting for a code")
-    assert not any("Done:" in t for t in hermione.chat())
+    assert not any(t.startswith("Sent:") for t in hermione.chat())
 
 
 def test_a_push_after_an_accepted_code_changes_nothing(flavour, hermione: Phone):
     approval, code = hermione.start_payment_and_wait_for_code()
     hermione.says(code)
-    hermione.wait_chat("Done: \\$20.00 to Neville is approved")
+    hermione.wait_chat("Sent: \\$20.00 to Neville( \u2713|\\.)")
     before = hermione.chat()
     hermione.deny(approval["id"])
     hermione.says("status")
-    hermione.wait_chat("Your recent payments")
-    assert "Neville: approved" in hermione.chat()[-1]
+    hermione.wait_chat("^Nothing is waiting for you\\.\nRecent:")
+    assert "Neville: sent" in hermione.chat()[-1]
     # the late tap is answered (test_late_tap.py), then the status
     assert hermione.chat()[:len(before)] == before and len(hermione.chat()) == len(before) + 2
 
@@ -68,7 +68,7 @@ def test_cancel(flavour, hermione: Phone):
     hermione.says("send €5 to Ana for coffee")
     hermione.wait_chat("Send €5.00 to Ana")
     hermione.presses("Cancel")
-    hermione.wait_chat("Cancelled: €5.00 to Ana will not be sent")
+    hermione.wait_chat("Not sent: €5.00 to Ana was cancelled")
     assert hermione.pending() == []
 
 
@@ -101,17 +101,17 @@ def test_forged_or_unsigned_callback_gets_403_and_changes_nothing(flavour, payfr
         forged = requests.post(url, data=form, timeout=5, headers={"X-Twilio-Signature": "bm90IHNpZ25lZA=="})
     assert (unsigned.status_code, forged.status_code) == (403, 403)
     hermione.says("status")
-    assert "Neville: waiting for approval" in hermione.wait_chat("Your recent payments")
+    assert hermione.wait_chat("^Waiting for you: ") == "Waiting for you: $20.00 to Neville"
 
 
 def test_duplicate_callback_has_one_effect(flavour, sandbox, payfriend, hermione: Phone):
     approval = hermione.start_payment()
     sandbox.world.set_fault(flavour[1], "duplicate-callback")
     hermione.approve(approval["id"])
-    hermione.wait_chat("Done: ")
+    hermione.wait_chat("^Sent: ")
     hermione.says("status")
-    hermione.wait_chat("Your recent payments")
-    assert sum("Done: " in t for t in hermione.chat()) == 1
+    hermione.wait_chat("^Nothing is waiting for you")
+    assert sum(t.startswith("Sent: ") for t in hermione.chat()) == 1
 
 
 def test_duplicate_inbound_message_has_one_effect(flavour, sandbox, start_payfriend, new_person):
@@ -133,7 +133,7 @@ def test_authenticator_down_at_push_time_ends_cleanly(flavour, sandbox, payfrien
     hermione.says("send $20 to Neville")
     hermione.wait_chat("Send \\$20.00 to Neville")
     hermione.presses("Confirm")
-    hermione.wait_chat("Failed: \\$20.00 to Neville was not sent, because we couldn't reach")
+    hermione.wait_chat("Not sent: we couldn't reach the approval service for \\$20.00 to Neville")
     assert hermione.pending() == []
 
 
@@ -142,7 +142,7 @@ def test_expiry_without_a_decision(flavour, start_payfriend, new_person):
     ginny = new_person("Ginny", container)
     ginny.register()
     ginny.start_payment()
-    ginny.wait_chat("Expired: \\$20.00 to Neville was not sent", timeout=15)
+    ginny.wait_chat("Not sent: \\$20.00 to Neville was not approved in time", timeout=15)
 
 
 def test_a_lost_approval_callback_still_counts_at_expiry(flavour, sandbox, start_payfriend, new_person):
@@ -152,7 +152,7 @@ def test_a_lost_approval_callback_still_counts_at_expiry(flavour, sandbox, start
     approval = ginny.start_payment()
     sandbox.world.set_fault(flavour[1], "drop-callback")
     ginny.approve(approval["id"])
-    ginny.wait_chat("Done: \\$20.00 to Neville is approved", timeout=15)
+    ginny.wait_chat("Sent: \\$20.00 to Neville( \u2713|\\.)", timeout=15)
     assert not any("Expired" in t for t in ginny.chat())
 
 
@@ -169,4 +169,4 @@ def test_fallback_after_the_real_15_second_default(start_payfriend, new_person):
     waited = time.monotonic() - confirmed_at
     assert waited >= 14.5, f"the code came after {waited:.1f} s, before the 15 s default"
     neville.says(neville.wait_code(after=seen))
-    neville.wait_chat("Done: \\$20.00 to Hermione is approved")
+    neville.wait_chat("Sent: \\$20.00 to Hermione( \u2713|\\.)")

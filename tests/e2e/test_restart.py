@@ -20,7 +20,7 @@ import requests
 from tests.e2e.harness import Phone, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-DONE = "Done: \\$20.00 to Neville is approved"
+DONE = "Sent: \\$20.00 to Neville( \u2713|\\.)"
 
 
 def free_port() -> int:
@@ -135,11 +135,11 @@ def test_after_a_restart_the_person_is_answered_and_approves_the_pending_push(st
         time.sleep(1.5)  # the sandbox saves its world within half a second of a change
     payfriend.restart(signal_)
 
-    assert "Neville" in new_reply(person, "status", "Your recent payments")
+    assert "Neville" in new_reply(person, "status", "Waiting for you: ")
     assert [a["id"] for a in person.pending()] == [approval["id"]]
     person.approve(approval["id"])
     person.wait_chat(DONE, timeout=15)
-    assert sum(t.startswith("Done: ") for t in person.chat()) == 1
+    assert sum(t.startswith("Sent: ") for t in person.chat()) == 1
     if channel == "telegram":
         new_reply(person, "/start", "")  # a command is answered too (whatever the words)
 
@@ -155,8 +155,8 @@ def test_after_a_restart_the_fallback_code_typed_by_the_person_finishes_the_paym
 
     person.says(code)
     person.wait_chat(DONE, timeout=15)
-    assert sum(t.startswith("Done: ") for t in person.chat()) == 1
-    assert "Neville" in new_reply(person, "status", "Your recent payments")
+    assert sum(t.startswith("Sent: ") for t in person.chat()) == 1
+    assert "Neville: sent" in new_reply(person, "status", "Recent:")
 
 
 @pytest.mark.slow

@@ -41,9 +41,9 @@ IN_FLIGHT_AT_MOST = 16  # a worker sends on 8 outbox threads and calls out on 8 
 PAYEE = "Neville"
 STATE = {"approve": "approved", "deny": "denied", "code": "approved", "expire": "expired"}
 DECIDED_BY = {"approve": "push", "deny": "push", "code": "code", "expire": "system"}
-OUTCOME = {"approve": "Done: {} to Neville is approved.", "deny": "Denied: {} to Neville was not sent",
-           "code": "Done: {} to Neville is approved.", "expire": "Expired: {} to Neville was not sent"}
-OUTCOME_WORDS = ("Done:", "Denied:", "Expired:", "Cancelled:", "Blocked:", "Failed:")
+OUTCOME = {"approve": "Sent: {} to Neville", "deny": "Not sent: {} to Neville was denied",
+           "code": "Sent: {} to Neville", "expire": "Not sent: {} to Neville was not approved in time"}
+OUTCOME_WORDS = ("Sent:", "Not sent:")
 CODE = re.compile(r"(?:code|token) is:? (\d{4,10})\b")
 
 

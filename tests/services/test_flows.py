@@ -99,7 +99,7 @@ def test_approve_then_late_deny_keeps_the_first_decision(world):
     request_id = person.payment().push_request_id
     assert world.services.record_decision(request_id, "approved", "cb-1") == "applied"
     assert person.payment().state is State.APPROVED
-    assert "Done: $20.00 to Neville is approved" in person.last()
+    assert person.last() == "Sent: $20.00 to Neville \u2713"
     assert world.services.record_decision(request_id, "denied", "cb-2") == "ignored"
     assert person.payment().state is State.APPROVED
 
@@ -115,7 +115,7 @@ def test_a_decision_that_arrives_before_its_push_id_is_stored_is_applied_once_it
     world.clock.advance(1)
     drain(world.services)
     assert person.payment().state is State.APPROVED
-    assert "Done: $20.00 to Neville is approved" in person.last()
+    assert person.last() == "Sent: $20.00 to Neville \u2713"
 
 
 def test_duplicate_callback_has_no_second_effect(world):
@@ -172,7 +172,7 @@ def test_five_wrong_codes_block_the_payment(world):
         assert f"{left} attempt" in person.last()
     person.says("999999")
     assert person.payment().state is State.BLOCKED
-    assert "Blocked" in person.last()
+    assert person.last().startswith("Not sent: $20.00 to Neville was blocked after 5 wrong codes")
     person.says(world.auth.payment_code)  # the sixth, even right, approves nothing
     assert person.payment().state is State.BLOCKED
 
@@ -204,7 +204,7 @@ def test_expiry_without_a_decision(world):
     world.clock.advance(1200)
     world.services.sweep()
     assert person.payment().state is State.EXPIRED
-    assert "Expired" in person.last()
+    assert person.last() == "Not sent: $20.00 to Neville was not approved in time."
 
 
 def test_cancel_and_status_show_only_my_payments(world):
@@ -296,7 +296,7 @@ def test_the_outcome_goes_by_sms_once_the_bot_is_blocked_on_telegram(world):
     world.services.record_decision(person.payment().push_request_id, "approved", "cb")
     last = max(world.store.outbox.values(), key=lambda m: m.id)
     assert (last.channel, last.recipient) == (Channel.SMS, "+15005550006")
-    assert last.text.startswith("Done: $20.00 to Neville")
+    assert last.text == "Sent: $20.00 to Neville."  # the check mark is no GSM-7
 
 
 def test_codes_beyond_the_fifth_are_never_checked(world):
@@ -308,3 +308,157 @@ def test_codes_beyond_the_fifth_are_never_checked(world):
     person.says(world.auth.payment_code)
     assert len(world.auth.called("check_code")) == 5
     assert person.payment().state is State.BLOCKED
+
+
+# ---------------------------------------------------------------- words: what people read
+
+class Texter:
+    """Plays one person texting the bot's SMS number."""
+
+    def __init__(self, world, phone: str = "+15005550009") -> None:
+        self.world, self.phone, self._n = world, phone, 0
+
+    def says(self, text: str) -> None:
+        self._n += 1
+        self.world.services.handle_inbound(InboundMessage(Channel.SMS, self.phone, f"sms:{self.phone}:{self._n}",
+                                                          text=text))
+
+    def inbox(self) -> list[str]:
+        return [m.text for m in sorted(self.world.store.outbox.values(), key=lambda m: m.id or 0)
+                if m.recipient == self.phone]
+
+
+def test_on_sms_the_welcome_is_written_before_the_code_is_asked_for(world):
+    texter = Texter(world)
+    seen_at_the_call: list[list[str]] = []
+    start = world.auth.start_phone_verification
+    world.auth.start_phone_verification = lambda phone: (seen_at_the_call.append(texter.inbox()), start(phone))[1]
+    texter.says("hi")
+    assert world.auth.called("start_phone_verification") == [(texter.phone,)]
+    (before_the_code,) = seen_at_the_call
+    assert len(before_the_code) == 1 and before_the_code[0].startswith("Welcome to Payfriend!")
+    assert "texting you a code" in before_the_code[0] and "Reply with the code" in before_the_code[0]
+    assert texter.inbox() == before_the_code  # the job says nothing more: the welcome told of the code
+
+
+def test_on_sms_a_failed_code_start_still_says_so_after_the_welcome(world):
+    texter = Texter(world)
+    world.auth.down = True
+    texter.says("hi")
+    welcome, failed = texter.inbox()
+    assert welcome.startswith("Welcome") and "couldn't reach" in failed
+
+
+def test_on_sms_the_bot_asks_for_a_reply_not_for_typing(world):
+    texter = Texter(world)
+    texter.says("hi")
+    texter.says("status")
+    assert texter.inbox()[-1] == "First reply with the code we texted you (or reply START for a new one)."
+    texter.says("0000000")
+    assert texter.inbox()[-1] == "That code is not right. Check the SMS and reply with it again, or reply START for a new one."
+    texter.says("start")
+    assert texter.inbox()[-1] == "We sent a code by SMS to +1********09. Reply with the code."
+    assert not any("type" in t.casefold() or "tap" in t.casefold() for t in texter.inbox())
+
+
+def test_on_telegram_the_code_is_typed_here(world):
+    person = Person(world)
+    person.says("/start")
+    person.shares_contact()
+    assert person.last() == "We sent a code by SMS to +1********06. Type the code here."
+
+
+def test_a_near_miss_command_gets_did_you_mean(world):
+    person = ready_person(world)
+    person.says("sned 20 to bob")
+    assert person.last() == "Did you mean \u201csend\u201d? Try: send 20 to bob"
+    person.says("histroy")
+    assert person.last() == "Did you mean \u201chistory\u201d? Try: history"
+    assert world.store.payments == {}
+
+
+def test_the_same_payee_in_another_case_is_the_same_payee(world):
+    person = ready_person(world)
+    person.says("send $20 to Neville")
+    person.says("send $20 to neville")
+    assert person.last() == ("Your payment of $20.00 to Neville is still waiting: "
+                             "confirm it, or send 'cancel' to start again.")
+    person.says("send $30 to Ana")
+    assert "You already have a payment of $20.00 to Neville waiting" in person.last()
+    assert len(world.store.payments) == 1
+
+
+def test_the_note_shows_in_the_push_details_and_the_lists(world):
+    person = confirmed(world, "send $20 to Neville for pizza")
+    (_, request), = world.auth.called("send_push")
+    assert request.details == {"Sending to": "Neville", "Amount": "$20.00", "Note": "pizza"}
+    assert request.message == 'Send $20.00 to Neville for "pizza"'
+    person.says("status")
+    assert person.last() == 'Waiting for you: $20.00 to Neville for "pizza"'
+    person.says("history")
+    assert person.last().endswith('$20.00 to Neville for "pizza": waiting for approval')
+
+
+def _pay_and_cancel(world, person: Person, count: int) -> None:
+    for n in range(count):
+        person.says(f"send ${n + 1} to Payee{n + 1}")
+        person.says("cancel")
+        world.clock.advance(60)
+
+
+def test_status_shows_the_waiting_payment_and_the_last_few(world):
+    person = ready_person(world)
+    person.says("status")
+    status_when_new = person.last()
+    person.says("history")
+    assert status_when_new != person.last()  # a new user reads two different answers
+    assert status_when_new.startswith("Nothing is waiting and you have no payments yet.")
+    assert person.last().startswith("Your history is empty.")
+    _pay_and_cancel(world, person, 5)
+    person.says("status")
+    lines = person.last().split("\n")
+    assert lines[:2] == ["Nothing is waiting for you.", "Recent:"]
+    assert [line.split(" to ")[1] for line in lines[2:]] == ["Payee5: cancelled", "Payee4: cancelled",
+                                                             "Payee3: cancelled"]
+    person.says("send $9 to Neville")
+    person.says("status")
+    assert person.last().split("\n")[:2] == ["Waiting for you: $9.00 to Neville", "Recent:"]
+    assert "Neville" not in "\n".join(person.last().split("\n")[1:])
+
+
+def test_history_comes_in_pages_with_a_hint_only_when_there_is_a_next_one(world):
+    person = ready_person(world)
+    _pay_and_cancel(world, person, 12)
+    person.says("history")
+    first = person.last().split("\n")
+    assert first[0] == "Your payments:" and len(first) == 12 and first[-1] == "Older: history 2"
+    assert "Payee12" in first[1] and "Payee3:" in first[10]
+    person.says("history 2")
+    second = person.last().split("\n")
+    assert second[0] == "Your payments, page 2:" and len(second) == 3
+    assert "Payee2" in second[1] and "Payee1:" in second[2]  # the last page: no hint
+    person.says("history 3")
+    assert person.last() == "Your history has no page 3. Send 'history' for the newest payments."
+
+
+def test_history_pages_are_shorter_on_sms(world):
+    person = ready_person(world)
+    _pay_and_cancel(world, person, 5)
+    texter = Texter(world, person.phone)
+    texter.says("history")
+    lines = texter.inbox()[-1].split("\n")
+    assert len(lines) == 5 and lines[-1] == "Older: history 2"
+    texter.says("history 2")
+    second = texter.inbox()[-1].split("\n")
+    assert second[0] == "Your payments, page 2:" and len(second) == 3 and "$1.00 to Payee1:" in second[2]
+    texter.says("status")
+    assert texter.inbox()[-1].split("\n")[2:] == lines[1:3]  # the last two, on SMS
+
+
+def test_the_payment_code_sms_says_code(world):
+    person = confirmed(world)
+    world.clock.advance(15)
+    world.services.run_fallback(person.payment().id)
+    (_, _, binding), = world.auth.called("send_code")
+    assert binding.message == "Payfriend code to send $20.00 to Neville:"
+    assert person.last().endswith("Type the code here to approve.")

@@ -36,13 +36,61 @@ def _payment(state: State) -> Payment:
                    channel=Channel.SMS, fingerprint="f", created_at=now, expires_at=now, state=state)
 
 
-def test_every_sms_reply_is_gsm7_and_at_most_two_segments():
+def _lines(count: int) -> list[str]:
+    """Listing lines as long as they get: a long payee and a note cut to the listing's length."""
+    payment = _payment(State.CANCELLED)
+    payment.note = "x" * 140
+    payment.payee = "Neville Longbottom-Weasley " * 3  # a payee as long as they come (64 characters)
+    return [replies.payment_line(payment, "$1,000.00", "Jan 05")] * count
+
+
+def _sms_texts() -> list[str]:
+    """Every reply as it can go out by SMS."""
     texts = [replies.SMS_HELP, replies.welcome_sms(), replies.ask_email(), replies.registered("Twilio Verify"),
+             replies.phone_code_sent("+1********06", sms=True), replies.phone_code_wrong(sms=True),
+             replies.finish_registration("phone_code", sms=True), replies.finish_registration("email", sms=True),
              replies.confirm_payment(_payment(State.PENDING), "$20.00", sms=True),
+             replies.one_open_payment("$20.00", "Neville Longbottom", sms=True),
+             replies.one_open_payment("$20.00", "Neville Longbottom", sms=True, same_payee=True),
              replies.approve_in_app("Twilio Verify", "$20.00", "Neville Longbottom", 15),
-             replies.code_sent("$20.00", "Neville Longbottom", "+1********06", push_failed=True),
-             replies.code_wrong(4), replies.sms_resubscribed()]
+             replies.code_sent("$20.00", "Neville Longbottom", "+1********06", push_failed=True, sms=True),
+             replies.code_sent("$20.00", "Neville Longbottom", "+1********06", push_failed=False, sms=True),
+             replies.code_wrong(4), replies.sms_resubscribed(), replies.service_unavailable(),
+             replies.code_sms_heading("$1,000.00", "Neville Longbottom"),
+             replies.status(None, []), replies.status("$20.00 to Neville Longbottom", []),
+             replies.status(replies.payment_summary(_payment(State.PENDING), "$1,000.00", listed=True), _lines(2)),
+             replies.history_page([], 1, more=False), replies.history_page([], 12, more=False),
+             replies.history_page(_lines(3), 2, more=True),
+             replies.outcome(_payment(State.APPROVED), "$20.00") + replies.exempt_note("low value (RTS Art. 16)")]
     texts += [replies.outcome(_payment(s), "$20.00") for s in State if s is not State.PENDING]
-    for text in texts:
+    return texts
+
+
+def test_every_sms_reply_is_gsm7_and_at_most_two_segments():
+    for text in _sms_texts():
         assert is_gsm7(to_gsm7(text)), text
         assert segments(to_gsm7(text)) <= 2, text
+
+
+def test_sms_replies_ask_for_replies_never_for_typing_or_tapping():
+    for text in _sms_texts():
+        assert not any(word in text.casefold() for word in ("type", "tap", "below", "/start")), text
+
+
+def test_telegram_replies_say_type_where_sms_says_reply():
+    assert replies.phone_code_sent("+1********06") == "We sent a code by SMS to +1********06. Type the code here."
+    assert replies.phone_code_sent("+1********06", sms=True) == (
+        "We sent a code by SMS to +1********06. Reply with the code.")
+    assert replies.code_sent("$20.00", "Neville", "+1********06", push_failed=False).endswith(
+        "Type the code here to approve.")
+    assert replies.code_sent("$20.00", "Neville", "+1********06", push_failed=False, sms=True).endswith(
+        "Reply with the code to approve.")
+    assert "send /start" in replies.phone_code_wrong() and "reply START" in replies.phone_code_wrong(sms=True)
+
+
+def test_the_check_mark_of_a_sent_payment_becomes_a_full_stop_on_sms():
+    sent = replies.outcome(_payment(State.APPROVED), "$20.00")
+    assert sent == "Sent: $20.00 to Neville Longbottom \u2713"
+    assert to_gsm7(sent) == "Sent: $20.00 to Neville Longbottom."
+    assert to_gsm7(sent + replies.exempt_note("low value")) == (
+        "Sent: $20.00 to Neville Longbottom. No approval was needed (low value).")

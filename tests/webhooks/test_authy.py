@@ -113,7 +113,7 @@ def test_a_signed_approval_approves_the_payment_once(app: WebApp) -> None:
     approved = app.payment(payment.id)
     assert (approved.state, approved.step, approved.decided_by) == (State.APPROVED, Step.DONE, "push")
     new = app.outbox()[len(before):]
-    assert [(m.recipient, m.text) for m in new] == [(user.phone, "Done: $20.00 to Neville is approved.")]
+    assert [(m.recipient, m.text) for m in new] == [(user.phone, "Sent: $20.00 to Neville.")]
 
     replay = app.post_authy(body, headers)  # the same request again
     resent = app.post_authy(body, authy_headers(KEY, body, nonce="1700000001.000001"))  # Authy's retry
@@ -145,7 +145,7 @@ def test_a_signed_denial_denies_the_payment(app: WebApp) -> None:
 
     assert (response.status_code, response.get_json()) == (200, {"result": "applied"})
     assert app.payment(payment.id).state is State.DENIED
-    assert app.outbox()[-1].text.startswith("Denied: $20.00 to Neville was not sent")
+    assert app.outbox()[-1].text == "Not sent: $20.00 to Neville was denied in your authenticator app."
 
 
 def test_a_signed_callback_for_an_unknown_request_is_answered_and_ignored(app: WebApp) -> None:

@@ -93,7 +93,7 @@ def test_a_signed_event_applies_what_verify_says_once(app: WebApp, payment: Paym
     assert (replay.status_code, replay.get_json()) == (200, {"result": "duplicate"})
     stored = app.payment(payment.id)
     assert (stored.state, stored.decided_by) == (State.APPROVED, "push")
-    assert [m.text for m in app.outbox()[messages:]] == ["Done: $20.00 to Neville is approved."]
+    assert [m.text for m in app.outbox()[messages:]] == ["Sent: $20.00 to Neville."]
 
 
 def test_the_event_type_is_not_trusted_the_fetched_challenge_is(app: WebApp, payment: Payment) -> None:
