@@ -207,7 +207,7 @@ def build(settings: Settings, *, sandbox_url: str | None = None, **overrides: An
     from models.uow import SqlUnitOfWorkFactory
 
     keys = resolve_keys(settings, sandbox_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, one_writer=True)
     uow_factory = SqlUnitOfWorkFactory(engine)
     authenticator = overrides.get("authenticator") or build_authenticator(settings, keys)
     timers = PaymentTimers()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import Connection, Engine
 
+from models.engine import writer_lock
 from models.notify import WORK_CHANNEL
 
 from models.repositories import (
@@ -27,10 +30,14 @@ class SqlUnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._connection: Connection | None = None
+        self._held: threading.RLock | None = None
 
     def __enter__(self) -> "SqlUnitOfWork":
         if self._connection is not None:
             raise RuntimeError("this unit of work is already entered")
+        self._held = writer_lock(self._engine)
+        if self._held is not None:
+            self._held.acquire()
         self._connection = connection = self._engine.connect()
         self.users = SqlUserRepository(connection)
         self.payments = SqlPaymentRepository(connection)
@@ -42,12 +49,16 @@ class SqlUnitOfWork:
 
     def __exit__(self, *exc: object) -> None:
         connection, self._connection = self._connection, None
-        if connection is None:
-            return
+        held, self._held = self._held, None
         try:
-            connection.rollback()
+            if connection is not None:
+                try:
+                    connection.rollback()
+                finally:
+                    connection.close()
         finally:
-            connection.close()
+            if held is not None:
+                held.release()
 
     def commit(self) -> None:
         """Commit what was done so far; the unit stays usable for a next transaction.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from bot.ports import UnitOfWork, UnitOfWorkFactory
+from models.engine import make_engine, writer_lock
 from models.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from tests.models.support import NOW, new_user
 
@@ -58,3 +61,34 @@ def test_must_be_entered(uow_factory):
     with uow:
         with pytest.raises(RuntimeError):
             uow.__enter__()
+
+
+def test_on_one_writer_sqlite_units_of_work_take_turns(database_url, uow_factory):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("one_writer applies to SQLite only: PostgreSQL has row locks")
+    engine = make_engine(database_url, one_writer=True)
+    factory = SqlUnitOfWorkFactory(engine)
+    inside = threading.Event()
+    order: list[str] = []
+
+    def second() -> None:
+        inside.wait(5)
+        with factory() as uow:
+            order.append("second entered")
+            uow.receipts.first_time("b", NOW)
+            uow.commit()
+
+    other = threading.Thread(target=second)
+    other.start()
+    try:
+        with factory() as uow:
+            inside.set()
+            uow.receipts.first_time("a", NOW)
+            other.join(0.3)  # the other unit waits for this one instead of racing it for the file
+            order.append("first left")
+            uow.commit()
+        other.join(5)
+    finally:
+        engine.dispose()
+    assert order == ["first left", "second entered"]
+    assert writer_lock(engine) is not None and writer_lock(uow_factory.engine) is None
