@@ -2,7 +2,7 @@
 
 The sandbox stamps what the bot sends (bench/stack.py, Recorder) in the benchmark process; those
 stamps are forwarded here over a pipe, in batches. Times are time.perf_counter(), which on Linux is
-CLOCK_MONOTONIC: the same clock in both processes, so a flow's start (taken here) and its "Done:"
+CLOCK_MONOTONIC: the same clock in both processes, so a flow's start (taken here) and its "Sent:"
 (stamped by the sandbox) can be subtracted.
 
 Protocol on the pipe: the child sends "ready"; the parent sends ("go", start, stop) and from then on
@@ -59,7 +59,7 @@ class Driver:
             raise FlowError("no push approval") from None
 
     def flow(self, n: int) -> tuple[float, float, float]:
-        """One payment from the first message to "Done:"; returns (start, approve call, done) perf times."""
+        """One payment from the first message to "Sent:"; returns (start, approve call, done) perf times."""
         amount = f"${1 + (self.index + n) % 99}.00"
         started = time.perf_counter()
         self._post("/api/telegram/send", phone=self.phone, text=f"send {amount} to Neville")
@@ -69,7 +69,7 @@ class Driver:
         self._wait_text(f"Approve {amount} to Neville")  # the person looks at the app once the bot says so
         approving = time.perf_counter()
         self._post(f"/api/authenticator/{approval}/approve")
-        done = self._wait_text(f"Done: {amount} to Neville")
+        done = self._wait_text(f"Sent: {amount} to Neville")
         return started, approving, done
 
     def recover(self) -> None:

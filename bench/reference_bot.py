@@ -12,7 +12,7 @@ people allow at most. Per flow it makes Payfriend's calls, over raw HTTP/1.1 kee
    Authy OneTouch approval request (POST .../onetouch/json/users/<id>/approval_requests, the body
    Payfriend's Authy adapter sends), and sendMessage "Approve $N to Neville in your Authy app. ...";
 4. the signed OneTouch callback arrives at its own threaded HTTP server on 127.0.0.1 (registered
-   with the sandbox's POST /api/config), which answers 200 and sends "Done: $N to Neville is approved.".
+   with the sandbox's POST /api/config), which answers 200 and sends "Sent: $N to Neville ✓".
 
 No database and no logic beyond that: the pending payment and the approval uuid live in dicts. The
 callback's X-Authy-Signature IS checked (one HMAC-SHA256 over the flattened body, with the sandbox's
@@ -153,7 +153,7 @@ class ReferenceBot:
         approval = self.push(chat_id, amount, payee)
         self.approvals[approval] = (chat_id, amount, payee)
         self.send(chat_id, f"Approve {amount} to {payee} in your Authy app. "
-                           "If it doesn't arrive within 15 seconds we'll text you a code.")
+                           "No decision within 15 seconds and we'll text you a code instead.")
 
     # ------------------------------------------------------------------ Authy
 
@@ -173,7 +173,7 @@ class ReferenceBot:
             return
         chat_id, amount, payee = found
         if body.get("status") == "approved":
-            self.send(chat_id, f"Done: {amount} to {payee} is approved.")
+            self.send(chat_id, f"Sent: {amount} to {payee} \u2713")
         else:
             self.send(chat_id, f"Denied: {amount} to {payee} was not sent.")
 

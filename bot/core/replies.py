@@ -113,7 +113,7 @@ def one_open_payment(amount_text: str, payee: str, sms: bool = False, same_payee
 def approve_in_app(authenticator: str, amount_text: str, payee: str, fallback_seconds: float) -> str:
     """The push went out."""
     return (f"Approve {amount_text} to {payee} in your {authenticator} app. "
-            f"If it doesn't arrive within {fallback_seconds:g} seconds we'll text you a code.")
+            f"No decision within {fallback_seconds:g} seconds and we'll text you a code instead.")
 
 
 def code_sent(amount_text: str, payee: str, masked_phone: str, push_failed: bool, sms: bool = False) -> str:

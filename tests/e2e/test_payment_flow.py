@@ -163,7 +163,7 @@ def test_fallback_after_the_real_15_second_default(start_payfriend, new_person):
     neville.register()
     neville.start_payment("send $20 to Hermione")
     confirmed_at = time.monotonic()
-    neville.wait_chat("in your Authy app. If it doesn't arrive within 15 seconds")
+    neville.wait_chat("in your Authy app. No decision within 15 seconds and we'll text you a code instead.")
     seen = len(neville.sms())
     wait_for(lambda: len(neville.sms()) > seen, timeout=25, what="the fallback SMS")
     waited = time.monotonic() - confirmed_at
