@@ -69,9 +69,9 @@ def _failed(ctx: Context, job: Job, exc: Exception) -> None:
     now = ctx.clock.now()
     with ctx.uow() as uow:
         if job.attempts >= MAX_ATTEMPTS:
-            uow.jobs.give_up(job.id, repr(exc), now)
+            uow.jobs.give_up(job.id, job.attempts, repr(exc), now)
             log.error("job %s (%s) gave up after %d attempts: %r", job.id, job.kind.value, job.attempts, exc)
         else:
-            uow.jobs.retry(job.id, repr(exc), now + timedelta(seconds=retry_delay(job.attempts)))
+            uow.jobs.retry(job.id, job.attempts, repr(exc), now + timedelta(seconds=retry_delay(job.attempts)))
             log.warning("job %s (%s) failed, will retry: %r", job.id, job.kind.value, exc)
         uow.commit()

@@ -69,6 +69,10 @@ class PaymentRepository(Protocol):
         """
         ...
 
+    def store_push_request(self, payment_id: str, request_id: str) -> bool:
+        """Record the push request of a pending payment in step push or code that has none yet."""
+        ...
+
     def add_code_failure(self, payment_id: str) -> int | None:
         """Atomically count one wrong code on a pending payment waiting for a code.
 
@@ -134,9 +138,13 @@ class JobRepository(Protocol):
         """Mark the job done and drop its payload; False if it had already ended."""
         ...
 
-    def retry(self, job_id: int, error: str, run_at: datetime) -> None: ...
+    def retry(self, job_id: int, attempts: int, error: str, run_at: datetime) -> None:
+        """Make the job due again, if claim number `attempts` still holds it (a stale worker changes nothing)."""
+        ...
 
-    def give_up(self, job_id: int, error: str, now: datetime) -> bool: ...
+    def give_up(self, job_id: int, attempts: int, error: str, now: datetime) -> bool:
+        """End the job without success, if claim number `attempts` still holds it."""
+        ...
 
 
 class ReceiptRepository(Protocol):

@@ -119,6 +119,15 @@ class SqlPaymentRepository:
         )
         return self._c.execute(statement).rowcount == 1
 
+    def store_push_request(self, payment_id: str, request_id: str) -> bool:
+        """Record the push request of a pending payment (step push or code) that has none yet; True if stored."""
+        statement = (update(payments)
+                     .where(payments.c.id == payment_id, payments.c.state == State.PENDING.value,
+                            payments.c.step.in_([Step.PUSH.value, Step.CODE.value]),
+                            payments.c.push_request_id.is_(None))
+                     .values(push_request_id=request_id))
+        return self._c.execute(statement).rowcount == 1
+
     def add_code_failure(self, payment_id: str) -> int | None:
         """Atomically count one wrong code; the new count, or None unless pending in step CODE."""
         statement = (
@@ -288,17 +297,18 @@ class SqlJobRepository:
         """Mark the job done and forget its payload (it may hold a typed code); False if it already ended."""
         return self._end(job_id, done_at=now)
 
-    def retry(self, job_id: int, error: str, run_at: datetime) -> None:
-        """Release the lease and make the job due again at `run_at`."""
-        self._c.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.run_at.is_not(None))
+    def retry(self, job_id: int, attempts: int, error: str, run_at: datetime) -> None:
+        """Release the lease and make the job due again at `run_at`, if claim number `attempts` still holds it."""
+        self._c.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.run_at.is_not(None),
+                                           jobs.c.attempts == attempts)
                         .values(run_at=run_at, leased_until=None, last_error=error))
 
-    def give_up(self, job_id: int, error: str, now: datetime) -> bool:
-        """End the job for good without success."""
-        return self._end(job_id, failed_at=now, last_error=error)
+    def give_up(self, job_id: int, attempts: int, error: str, now: datetime) -> bool:
+        """End the job for good without success, if claim number `attempts` still holds it."""
+        return self._end(job_id, jobs.c.attempts == attempts, failed_at=now, last_error=error)
 
-    def _end(self, job_id: int, **values: object) -> bool:
-        result = self._c.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.run_at.is_not(None))
+    def _end(self, job_id: int, *guards: Any, **values: object) -> bool:
+        result = self._c.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.run_at.is_not(None), *guards)
                                  .values(run_at=None, leased_until=None, payload={}, **values))
         return result.rowcount == 1
 

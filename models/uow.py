@@ -38,7 +38,13 @@ class SqlUnitOfWork:
         self._held = writer_lock(self._engine)
         if self._held is not None:
             self._held.acquire()
-        self._connection = connection = self._engine.connect()
+        try:
+            self._connection = connection = self._engine.connect()
+        except BaseException:  # no block was entered, so __exit__ will not release the lock
+            if self._held is not None:
+                self._held.release()
+                self._held = None
+            raise
         self.users = SqlUserRepository(connection)
         self.payments = SqlPaymentRepository(connection)
         self._work_written = False

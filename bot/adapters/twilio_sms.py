@@ -20,7 +20,7 @@ MAX_BODY = 1600
 def delivery_error(exc: Exception) -> DeliveryError:
     """Classify a failed send: 4xx permanent (21610 blocked), 429/5xx/transport worth a retry."""
     if isinstance(exc, TwilioRestException):
-        detail = f"twilio {exc.status} code {exc.code}: {exc.msg}"
+        detail = f"twilio {exc.status} code {exc.code}"  # Twilio's text may quote the full phone number
         if exc.code == UNSUBSCRIBED:
             return DeliveryError(detail, permanent=True, blocked=True)
         if exc.status == 429 or exc.status >= 500:

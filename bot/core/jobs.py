@@ -27,17 +27,20 @@ class JobKind(StrEnum):
     SETTLE_BUTTON = "settle_button"  # answer a button press and take the buttons away (Telegram)
 
 
-# How many outside calls each kind makes at most: its lease is that many timeouts plus a margin.
-CALLS = {JobKind.START_PHONE_CHECK: 1, JobKind.CHECK_PHONE_CODE: 1, JobKind.REGISTER: 2,
-         JobKind.SEND_PUSH: 1, JobKind.SEND_CODE: 1, JobKind.CHECK_CODE: 1, JobKind.FETCH_DECISION: 1,
-         JobKind.EXPIRE: 1, JobKind.SETTLE_BUTTON: 2}
+# How many timeouts each kind's outside calls can take at worst: its lease is that many plus a
+# margin. An HTTP call to a vendor can take two (connect, then read); Verify's push makes two calls
+# (factor list, challenge); a Telegram call through python-telegram-bot can wait four (pool,
+# connect, write, read), and settling a button makes two.
+TIMEOUTS = {JobKind.START_PHONE_CHECK: 2, JobKind.CHECK_PHONE_CODE: 2, JobKind.REGISTER: 4,
+            JobKind.SEND_PUSH: 4, JobKind.SEND_CODE: 2, JobKind.CHECK_CODE: 2, JobKind.FETCH_DECISION: 2,
+            JobKind.EXPIRE: 2, JobKind.SETTLE_BUTTON: 8}
 LEASE_MARGIN_SECONDS = 5.0
 MAX_ATTEMPTS = 5
 
 
 def lease_seconds(kind: JobKind, call_timeout: float) -> float:
-    """How long a claimed job of this kind belongs to its worker: its calls' timeouts plus a margin."""
-    return CALLS[kind] * call_timeout + LEASE_MARGIN_SECONDS
+    """How long a claimed job of this kind belongs to its worker: its calls' worst case plus a margin."""
+    return TIMEOUTS[kind] * call_timeout + LEASE_MARGIN_SECONDS
 
 
 def retry_delay(attempts: int) -> float:

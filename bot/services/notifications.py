@@ -117,6 +117,7 @@ def _delivery_failed(ctx: Context, message: OutboxMessage, exc: DeliveryError) -
             delay = exc.retry_after if exc.retry_after is not None else min(60.0, 2.0 ** message.attempts)
             uow.outbox.mark_retry(message.id, str(exc), now + timedelta(seconds=delay))
         uow.commit()
+    ctx.wake()  # a failed message may free its recipient's next one, or have written a notice
     log.warning("delivery of outbox message %s failed: %s", message.id, exc)
 
 

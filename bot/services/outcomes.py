@@ -46,13 +46,14 @@ def finish(ctx: Context, uow: UnitOfWork, payment: Payment, event: Event, by: st
 
 def decide(ctx: Context, uow: UnitOfWork, payment: Payment, event: Event, by: str) -> bool:
     """Approve or deny after SCA, checking the dynamic link first."""
+    # The payer's row is locked before the payment's, in the order every inbound message takes them:
+    # on PostgreSQL, the opposite order could deadlock with a message the payer sends meanwhile.
+    user = uow.users.get_for_update(payment.payer_id)
     if not fingerprint_matches(payment.terms, ctx.config.fingerprint_key, payment.fingerprint):
         log.error("payment %s terms do not match their fingerprint; failing it", payment.id)
         return finish(ctx, uow, payment, Event.FAIL, "system", "terms changed after creation")
     applied = finish(ctx, uow, payment, event, by, f"{event.value} by {by}")
-    if applied and event is Event.APPROVE:
-        user = uow.users.get_for_update(payment.payer_id)
-        if user is not None:
-            user.exempt_count, user.exempt_total_eur_minor = after_successful_sca()
-            uow.users.save(user)
+    if applied and event is Event.APPROVE and user is not None:
+        user.exempt_count, user.exempt_total_eur_minor = after_successful_sca()
+        uow.users.save(user)
     return applied

@@ -175,9 +175,9 @@ def send_push(ctx: Context, job: Job) -> None:
         run_fallback(ctx, payment.id, push_failed=True, job=job)
         return
     with ctx.uow() as uow:
-        # Stored in step CODE too: the push stays valid after the fallback, and may still win.
-        stored = any(uow.payments.transition(payment.id, State.PENDING, step, State.PENDING, step,
-                                             push_request_id=request_id) for step in (Step.PUSH, Step.CODE))
+        # Stored in step CODE too: the push stays valid after the fallback, and may still win. Only
+        # the first request is kept: a second run of this job never replaces the push already out.
+        stored = uow.payments.store_push_request(payment.id, request_id)
         current = uow.payments.get(payment.id) if stored else None
         if current is not None and current.step is Step.PUSH:
             text = replies.approve_in_app(ctx.config.authenticator_label, amount_text, payment.payee,

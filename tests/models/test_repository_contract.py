@@ -219,6 +219,22 @@ def test_pending_deadlines_give_the_fallback_only_while_in_push(uow):
                                                      ("d-push", seconds(5), seconds(20))]
 
 
+def test_a_push_request_is_stored_once_and_only_while_it_can_still_decide(uow):
+    payer = add_payer(uow)
+    add_payments(uow, new_payment(payer, id="p-push", step=Step.PUSH, expires_at=seconds(90)),
+                 new_payment(payer, id="p-code", step=Step.CODE, expires_at=seconds(90)),
+                 new_payment(payer, id="p-final", state=State.CANCELLED, step=DONE, expires_at=seconds(90)))
+    with uow() as work:
+        assert work.payments.store_push_request("p-push", "req-1") is True
+        assert work.payments.store_push_request("p-push", "req-2") is False  # a second run keeps the first
+        assert work.payments.store_push_request("p-code", "req-3") is True
+        assert work.payments.store_push_request("p-final", "req-4") is False
+        work.commit()
+    with uow() as work:
+        assert work.payments.get("p-push").push_request_id == "req-1"
+        assert work.payments.by_push_request("req-2") is None
+
+
 def test_due_fallbacks_are_claimed_once_in_one_statement(uow):
     payer = add_payer(uow)
     due = [new_payment(payer, id=f"c-{n}", step=Step.PUSH, fallback_at=seconds(n), expires_at=seconds(90))
@@ -376,10 +392,10 @@ def test_jobs_end_once_and_retry_releases_the_lease(uow):
     with uow() as work:
         assert work.jobs.complete(done.id, seconds(1)) is True
         assert work.jobs.complete(done.id, seconds(2)) is False
-        assert work.jobs.give_up(failed.id, "no", seconds(1)) is True
-        assert work.jobs.give_up(failed.id, "no", seconds(2)) is False
-        work.jobs.retry(retried.id, "timeout", seconds(5))
-        work.jobs.retry(done.id, "late", seconds(5))  # ended: no effect
+        assert work.jobs.give_up(failed.id, 1, "no", seconds(1)) is True
+        assert work.jobs.give_up(failed.id, 1, "no", seconds(2)) is False
+        work.jobs.retry(retried.id, 1, "timeout", seconds(5))
+        work.jobs.retry(done.id, 1, "late", seconds(5))  # ended: no effect
         assert work.jobs.complete(424242, seconds(1)) is False
         work.commit()
     with uow() as work:
@@ -388,6 +404,21 @@ def test_jobs_end_once_and_retry_releases_the_lease(uow):
                                                                                           seconds(5), None)
         assert work.jobs.claim_due(seconds(4), LEASES, 10) == []
         assert [j.id for j in work.jobs.claim_due(seconds(5), LEASES, 10)] == [retried.id]
+
+
+def test_a_worker_whose_lease_ran_out_cannot_retry_or_end_the_job_another_now_holds(uow):
+    with uow() as work:
+        job = work.jobs.add(new_job())
+        [stale] = work.jobs.claim_due(NOW, LEASES, 10)
+        [current] = work.jobs.claim_due(seconds(3600), {kind: seconds(7200) for kind in JobKind}, 10)
+        assert (stale.attempts, current.attempts) == (1, 2)
+        work.jobs.retry(job.id, stale.attempts, "slow", seconds(3601))  # the first worker gives its claim back
+        assert work.jobs.give_up(job.id, stale.attempts, "slow", seconds(3601)) is False
+        work.commit()
+    with uow() as work:
+        [waiting] = work.jobs.waiting(10)
+        assert (waiting.leased_until, waiting.last_error) == (seconds(7200), None)  # still the second's
+        assert work.jobs.claim_due(seconds(3602), LEASES, 10) == []
 
 
 # ----------------------------------------------------------------------------- receipts and the unit of work

@@ -92,3 +92,18 @@ def test_on_one_writer_sqlite_units_of_work_take_turns(database_url, uow_factory
         engine.dispose()
     assert order == ["first left", "second entered"]
     assert writer_lock(engine) is not None and writer_lock(uow_factory.engine) is None
+
+
+def test_a_unit_that_cannot_connect_leaves_the_one_writer_lock_free(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'no such directory' / 'p.db'}", one_writer=True)
+    try:
+        with pytest.raises(Exception):
+            with SqlUnitOfWorkFactory(engine)():
+                pass
+        taken: list[bool] = []
+        other = threading.Thread(target=lambda: taken.append(writer_lock(engine).acquire(timeout=2)))
+        other.start()
+        other.join(5)
+        assert taken == [True]  # another thread (a later request) can still work
+    finally:
+        engine.dispose()

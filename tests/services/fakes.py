@@ -109,6 +109,13 @@ class _Payments:
         self.s.payments[payment_id] = replace(p, state=to_state, step=to_step, **fields)
         return True
 
+    def store_push_request(self, payment_id: str, request_id: str) -> bool:
+        p = self.s.payments.get(payment_id)
+        if p is None or p.state is not State.PENDING or p.step not in (Step.PUSH, Step.CODE) or p.push_request_id:
+            return False
+        self.s.payments[payment_id] = replace(p, push_request_id=request_id)
+        return True
+
     def add_code_failure(self, payment_id: str) -> int | None:
         p = self.s.payments.get(payment_id)
         if p is None or p.state is not State.PENDING or p.step is not Step.CODE:
@@ -235,12 +242,15 @@ class _Jobs:
     def complete(self, job_id: int, now: datetime) -> bool:
         return self._end(job_id, done_at=now)
 
-    def retry(self, job_id: int, error: str, run_at: datetime) -> None:
+    def retry(self, job_id: int, attempts: int, error: str, run_at: datetime) -> None:
         j = self.s.jobs.get(job_id)
-        if j is not None and j.run_at is not None:
+        if j is not None and j.run_at is not None and j.attempts == attempts:
             j.run_at, j.leased_until, j.last_error = run_at, None, error
 
-    def give_up(self, job_id: int, error: str, now: datetime) -> bool:
+    def give_up(self, job_id: int, attempts: int, error: str, now: datetime) -> bool:
+        j = self.s.jobs.get(job_id)
+        if j is None or j.attempts != attempts:
+            return False
         return self._end(job_id, failed_at=now, last_error=error)
 
     def _end(self, job_id: int, **values: object) -> bool:
