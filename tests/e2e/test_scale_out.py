@@ -44,6 +44,7 @@ DECIDED_BY = {"approve": "push", "deny": "push", "code": "code", "expire": "syst
 OUTCOME = {"approve": "Sent: {} to Neville", "deny": "Not sent: {} to Neville was denied",
            "code": "Sent: {} to Neville", "expire": "Not sent: {} to Neville was not approved in time"}
 OUTCOME_WORDS = ("Sent:", "Not sent:")
+PRESSED = "\u2713 Confirmed: waiting for your approval"  # a confirm question once Confirm was pressed
 CODE = re.compile(r"(?:code|token) is:? (\d{4,10})\b")
 
 
@@ -260,6 +261,9 @@ def without_crash_repeats(entries: list[tuple[float, str]], killed_at: float) ->
     kept, repeats = [], []
     for at, text in entries:
         first = first_seen.get(text)
+        if text == PRESSED:  # every pressed confirm question reads the same: never a repeat
+            kept.append(text)
+            continue
         if first is not None and first <= killed_at + 1 and at >= killed_at - 1:  # Telegram dates are whole seconds
             repeats.append(text)
             continue
@@ -351,10 +355,17 @@ def chat_problems(payer: Payer, chat: list[str], codes: list[str]) -> list[str]:
     if chat[:len(payer.registration_chat)] != payer.registration_chat:
         problems.append(f"{who}: the registration messages changed")
     later = chat[len(payer.registration_chat):]
+    # On Telegram each confirm question is edited, once Confirm is pressed, into the same line.
+    telegram = payer.phone.channel == "telegram"
+    pressed = sum(t == PRESSED for t in later)
+    if pressed != (len(payer.plans) if telegram else 0):
+        problems.append(f"{who}: {pressed} confirm questions edited to {PRESSED!r}")
+    later = [t for t in later if t != PRESSED]
     for plan in payer.plans:
         mine = [t for t in later if f"{plan.amount} to {PAYEE}" in t]
         sms = [t for t in codes if f"send {plan.amount} to {PAYEE}" in t]
-        problems += [f"{who} {plan.kind} {plan.amount}: {p}" for p in payment_chat_problems(plan, mine, sms)]
+        problems += [f"{who} {plan.kind} {plan.amount}: {p}"
+                     for p in payment_chat_problems(plan, mine, sms, confirmations=0 if telegram else 1)]
     amounts = [plan.amount for plan in payer.plans]
     problems += [f"{who}: unexpected message {t!r}" for t in later if not any(a in t for a in amounts)]
     phone_codes = [t for t in codes if "verification code" in t]
@@ -363,11 +374,11 @@ def chat_problems(payer: Payer, chat: list[str], codes: list[str]) -> list[str]:
     return problems
 
 
-def payment_chat_problems(plan: Plan, mine: list[str], sms: list[str]) -> list[str]:
+def payment_chat_problems(plan: Plan, mine: list[str], sms: list[str], confirmations: int) -> list[str]:
     """One payment's messages: one confirmation, one outcome, at most one push note and one code (texted once)."""
     count = lambda start: sum(t.startswith(start) for t in mine)  # noqa: E731
     problems = []
-    if count("Send ") != 1:
+    if count("Send ") != confirmations:
         problems.append(f"{count('Send ')} confirmations")
     outcomes = [t for t in mine if t.startswith(OUTCOME_WORDS)]
     if len(outcomes) != 1 or not outcomes[0].startswith(OUTCOME[plan.kind].format(plan.amount)):
