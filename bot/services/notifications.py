@@ -10,7 +10,7 @@ from bot.core.entities import Button, Channel, OutboxMessage, User
 from bot.core.jobs import Job
 from bot.core.sms import to_gsm7
 from bot.ports import DeliveryError, Messenger, UnitOfWork
-from bot.services.context import Context, ReplyTo
+from bot.services.context import Context, ReplyTo, reaches_by_sms
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def reply_after(ctx: Context, job: Job | None, to: ReplyTo, text: str) -> None:
 
 def notify(ctx: Context, uow: UnitOfWork, user: User, channel: Channel, text: str) -> None:
     """Tell a person something on the channel their payment started on (SMS when that chat is closed)."""
-    if channel is Channel.TELEGRAM and user.telegram_chat_id is not None and not user.telegram_blocked:
+    if not reaches_by_sms(user, channel):
         recipient = str(user.telegram_chat_id)
     elif user.phone is not None and not user.sms_opted_out:
         channel, recipient, text = Channel.SMS, user.phone, to_gsm7(text)
