@@ -288,6 +288,8 @@ class BotApi:
                                     "and reply markup are exactly the same as a current content and reply "
                                     "markup of the message")
             self._flood_check(person.telegram_user_id)
+            if msg.sent_text is None:
+                msg.sent_text = msg.text
             msg.text, msg.parse_mode, msg.entities = text, parse_mode, []
             if markup is not None or msg.inline_keyboard:  # an edit without reply_markup removes the
                 msg.reply_markup = markup                  # inline keyboard; a reply keyboard stays

@@ -125,7 +125,8 @@ def message_view(msg: ChatMessage) -> dict[str, Any]:
     reply = msg.reply_keyboard
     buttons = [b.get("text") for row in inline for b in row] + [b.get("text") for row in reply or [] for b in row]
     return {"message_id": msg.message_id, "from": "bot" if msg.from_bot else "person", "date": msg.date,
-            "text": msg.text, "contact": msg.contact, "parse_mode": msg.parse_mode,
+            "text": msg.text, "sent_text": msg.text if msg.sent_text is None else msg.sent_text,
+            "contact": msg.contact, "parse_mode": msg.parse_mode,
             "inline_keyboard": inline or None, "reply_keyboard": reply,
             "remove_keyboard": bool((msg.reply_markup or {}).get("remove_keyboard")),
             "buttons": buttons, "edited": msg.edit_date is not None, "edit_date": msg.edit_date}

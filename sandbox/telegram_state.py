@@ -28,6 +28,7 @@ class ChatMessage:
     parse_mode: str | None = None
     edit_date: int | None = None
     deleted: bool = False
+    sent_text: str | None = None  # the text as first sent, kept once the message is edited
 
     @property
     def inline_keyboard(self) -> list[list[dict[str, Any]]] | None:

@@ -250,3 +250,16 @@ def test_editing_a_message_keeps_the_reply_keyboard_it_showed(sandbox):
     assert r.status_code == 200 and "reply_markup" not in r.json()["result"]
     chat = api(sandbox, "GET", "/telegram/chat", params={"phone": PHONE})
     assert chat["keyboard"] == [[{"text": "Later"}]] and chat["messages"][-1]["text"] == "Number?"
+
+
+def test_an_edited_message_still_shows_the_text_it_was_sent_with(sandbox):
+    person = add_person(sandbox)
+    api(sandbox, "POST", "/telegram/send", json={"phone": PHONE, "text": "/start"})
+    sent = bot_sends(sandbox, person, "Send $5.00 to Neville?")
+    token = sandbox.world.keys.telegram_token
+    for text in ("Confirmed", "Confirmed twice"):
+        requests.post(f"{sandbox.url}/bot{token}/editMessageText",
+                      data={"chat_id": person["chat_id"], "message_id": sent["message_id"], "text": text},
+                      timeout=5).raise_for_status()
+    shown = api(sandbox, "GET", "/telegram/messages", params={"phone": PHONE})[-1]
+    assert (shown["text"], shown["sent_text"], shown["edited"]) == ("Confirmed twice", "Send $5.00 to Neville?", True)

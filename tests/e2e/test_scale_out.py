@@ -242,34 +242,47 @@ def kill_a_worker_midway(deployment: Deployment, progress: Progress, payers: lis
     return killed_at
 
 
-def timed_messages(phone: Phone) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
-    """(when, text) of what Payfriend wrote to the person, and of the code SMS they got, oldest first."""
+@dataclass(frozen=True)
+class Seen:
+    """One message a person got: when, the text as first sent, and the text now (a Telegram edit changes it)."""
+
+    at: float
+    sent: str
+    text: str
+
+
+def timed_messages(phone: Phone) -> tuple[list[Seen], list[Seen]]:
+    """What Payfriend wrote to the person, and the code SMS they got, oldest first."""
     def get(path: str) -> Any:
         response = requests.get(phone.url + path, params={"phone": phone.phone}, timeout=10)
         response.raise_for_status()
         return response.json()
     inbox = [m for m in get("/api/sms/inbox") if m["direction"] == "inbound"]
-    codes = [(m["at"], m["body"]) for m in inbox if m["from"] != PAYFRIEND_NUMBER]
+    codes = [Seen(m["at"], m["body"], m["body"]) for m in inbox if m["from"] != PAYFRIEND_NUMBER]
     if phone.channel == "sms":
-        return [(m["at"], m["body"]) for m in inbox if m["from"] == PAYFRIEND_NUMBER], codes
-    return [(float(m["date"]), m["text"]) for m in get("/api/telegram/messages")], codes
+        return [Seen(m["at"], m["body"], m["body"]) for m in inbox if m["from"] == PAYFRIEND_NUMBER], codes
+    return [Seen(float(m["date"]), m["sent_text"], m["text"]) for m in get("/api/telegram/messages")], codes
 
 
-def without_crash_repeats(entries: list[tuple[float, str]], killed_at: float) -> tuple[list[str], list[str]]:
-    """The texts without the repeats a crash may cause (first copy by the kill, second after it); and those."""
-    first_seen: dict[str, float] = {}
-    kept, repeats = [], []
-    for at, text in entries:
-        first = first_seen.get(text)
-        if text == PRESSED:  # every pressed confirm question reads the same: never a repeat
-            kept.append(text)
+def without_crash_repeats(entries: list[Seen], killed_at: float) -> tuple[list[str], list[str]]:
+    """The texts without the repeats a crash may cause (first copy by the kill, second after it); and those.
+
+    Copies are matched on the text as first sent; of two copies the one the person acted on (edited) stays.
+    """
+    first: dict[str, int] = {}
+    kept: list[Seen] = []
+    repeats: list[str] = []
+    for entry in entries:
+        index = first.get(entry.sent)
+        earlier = kept[index] if index is not None else None
+        if earlier is not None and earlier.at <= killed_at + 1 and entry.at >= killed_at - 1:  # whole seconds
+            if entry.text != entry.sent and earlier.text == earlier.sent:
+                kept[index], entry = entry, earlier  # type: ignore[index]
+            repeats.append(entry.text)
             continue
-        if first is not None and first <= killed_at + 1 and at >= killed_at - 1:  # Telegram dates are whole seconds
-            repeats.append(text)
-            continue
-        first_seen.setdefault(text, at)
-        kept.append(text)
-    return kept, repeats
+        first.setdefault(entry.sent, len(kept))
+        kept.append(entry)
+    return [e.text for e in kept], repeats
 
 
 # ---------------------------------------------------------------------------- what the database holds
