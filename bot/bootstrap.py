@@ -195,7 +195,7 @@ def build_messengers(settings: Settings, keys: Keys, telegram: Any) -> dict[Chan
 
 
 def _authenticator_label(settings: Settings) -> str:
-    return "Twilio Verify" if settings.authenticator == "verify" else "Authy"
+    return "Payfriend" if settings.authenticator == "verify" else "Authy"  # Verify Push lives in our own app
 
 
 def build(settings: Settings, *, sandbox_url: str | None = None, **overrides: Any) -> Container:
@@ -240,6 +240,7 @@ def build(settings: Settings, *, sandbox_url: str | None = None, **overrides: An
                         threads=8, flush=lambda sent: notifications.mark_delivered(services, sent))
     job_workers = Dispatcher("jobs", lambda limit: jobs.claim(services, limit), lambda job: jobs.run(services, job))
     services.settler = telegram
+    services.typing = telegram
 
     def wake() -> None:
         outbox.kick()

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Callable
 
 from bot.core.jobs import MAX_ATTEMPTS, Job, JobKind, lease_seconds, retry_delay
-from bot.services import authorization, deadlines, notifications, payments, registration
+from bot.services import app_link, authorization, deadlines, notifications, payments, registration
 from bot.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ HANDLERS: dict[JobKind, Callable[[Context, Job], None]] = {
     JobKind.FETCH_DECISION: authorization.fetch_decision,
     JobKind.EXPIRE: deadlines.expire,
     JobKind.SETTLE_BUTTON: notifications.settle_button,
+    JobKind.OFFER_APP_LINK: app_link.offer_app_link,
 }
 
 

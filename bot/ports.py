@@ -33,6 +33,14 @@ class UserRepository(Protocol):
 
     def by_phone(self, phone: str) -> User | None: ...
 
+    def by_app_link(self, link_hash: str) -> User | None:
+        """The user whose live app link has this hash."""
+        ...
+
+    def use_app_link(self, user_id: int, link_hash: str) -> bool:
+        """Spend the user's app link if it is still this one; True for exactly one caller."""
+        ...
+
     def add(self, user: User) -> User:
         """Insert and return the user with its id set."""
         ...
@@ -206,6 +214,12 @@ class Messenger(Protocol):
     def deliver(self, message: OutboxMessage) -> None: ...
 
 
+class TypingIndicator(Protocol):
+    """Shows that an answer is on its way in a chat (Telegram's "typing…"); raises DeliveryError."""
+
+    def show_typing(self, chat_id: int) -> None: ...
+
+
 class ButtonSettler(Protocol):
     """Answers a pressed inline button and takes the buttons away (Telegram); raises DeliveryError.
 
@@ -218,6 +232,10 @@ class ButtonSettler(Protocol):
 
 class AuthenticatorUnavailable(Exception):
     """The authenticator service is down, slow past its deadline, or answered with an error."""
+
+
+class NoAuthenticatorApp(AuthenticatorUnavailable):
+    """The person has no authenticator app set up: a push cannot reach them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,10 +262,21 @@ class CodeBinding:
     message: str  # the action message naming payee and amount
 
 
+@dataclass(frozen=True, slots=True)
+class AppAccess:
+    """What the person's authenticator app needs to enrol its push factor (a short-lived vendor token)."""
+
+    identity: str
+    service_sid: str
+    token: str
+    factor_friendly_name: str
+
+
 class Authenticator(Protocol):
     """Registration, push approvals and payment-bound SMS codes (Authy or Twilio Verify)."""
 
     name: str
+    enrols_app: bool  # True: our own app enrols its push factor from a link we hand out (Verify)
 
     def start_phone_verification(self, phone: str) -> None: ...
 
@@ -268,6 +297,14 @@ class Authenticator(Protocol):
     def send_code(self, authenticator_id: str, phone: str, binding: CodeBinding) -> None: ...
 
     def check_code(self, authenticator_id: str, phone: str, binding: CodeBinding, code: str) -> bool: ...
+
+    def has_app(self, authenticator_id: str) -> bool:
+        """Whether the person's authenticator app is enrolled (a push can reach it)."""
+        ...
+
+    def app_access(self, authenticator_id: str) -> AppAccess:
+        """A short-lived token with which the person's app enrols its push factor (apps that enrol only)."""
+        ...
 
 
 class Timers(Protocol):

@@ -241,7 +241,8 @@ def banner(process: Process) -> list[str]:
     settings, app = process.settings, process.app
     channels = [f"Telegram ({'polling' if app.polling else 'webhook'})"] if app.telegram is not None else []
     channels += ["SMS"] if any(c.value == "sms" for c in app.messengers) else []
-    lines = [f"authenticator: {app.services.config.authenticator_label} (push approval, SMS code fallback)",
+    vendor = "Twilio Verify (push in the Payfriend app" if settings.authenticator == "verify" else "Authy (OneTouch push"
+    lines = [f"authenticator: {vendor}, SMS code fallback)",
              f"channels:      {', '.join(channels) or 'none'}",
              f"database:      {normalize_url(settings.database_url).render_as_string(hide_password=True)}"]
     if process.sandbox_url:
@@ -279,6 +280,7 @@ def start(settings: Settings, *, web: bool, worker: bool, migrate: bool = False,
         base = public_url(process)
         if base is not None:
             app.services.config = replace(app.services.config, logo_url=base + "/static/logo.png")
+            app.services.public_url = lambda: base
         if worker:
             start_telegram(process)  # connected before the outbox sends its first message
             start_worker(process)

@@ -48,6 +48,15 @@ class SqlUserRepository:
         """The user with this E.164 phone number, or None."""
         return self._one(users.c.phone == phone)
 
+    def by_app_link(self, link_hash: str) -> User | None:
+        """The user whose live app link has this hash, or None."""
+        return self._one(users.c.app_link_hash == link_hash)
+
+    def use_app_link(self, user_id: int, link_hash: str) -> bool:
+        """Spend the user's app link if it is still this one: True for exactly one caller."""
+        guarded = update(users).where(users.c.id == user_id, users.c.app_link_hash == link_hash)
+        return self._c.execute(guarded.values(app_link_hash=None, app_link_expires_at=None)).rowcount == 1
+
     def add(self, user: User) -> User:
         """Insert the user; sets and returns it with its id."""
         values = _user_values(user)
@@ -348,6 +357,7 @@ def _user_values(user: User) -> dict[str, Any]:
         "registration": Registration(user.registration).value, "default_currency": user.default_currency,
         "locale": user.locale, "telegram_blocked": user.telegram_blocked, "sms_opted_out": user.sms_opted_out,
         "exempt_count": user.exempt_count, "exempt_total_eur_minor": user.exempt_total_eur_minor,
+        "app_link_hash": user.app_link_hash, "app_link_expires_at": user.app_link_expires_at,
     }
 
 
@@ -359,7 +369,8 @@ def _user_from(row: Row[Any]) -> User:
         email=m["email"], authenticator_id=m["authenticator_id"], registration=Registration(m["registration"]),
         default_currency=m["default_currency"], locale=m["locale"], telegram_blocked=bool(m["telegram_blocked"]),
         sms_opted_out=bool(m["sms_opted_out"]), exempt_count=m["exempt_count"],
-        exempt_total_eur_minor=m["exempt_total_eur_minor"],
+        exempt_total_eur_minor=m["exempt_total_eur_minor"], app_link_hash=m["app_link_hash"],
+        app_link_expires_at=m["app_link_expires_at"],
     )
 
 

@@ -61,8 +61,11 @@ users = Table(
     Column("sms_opted_out", Boolean, nullable=False, default=False),
     Column("exempt_count", Integer, nullable=False, default=0),
     Column("exempt_total_eur_minor", BigInteger, nullable=False, default=0),
+    Column("app_link_hash", String(64), nullable=True),
+    Column("app_link_expires_at", UtcDateTime, nullable=True),
     UniqueConstraint("telegram_user_id"),
     UniqueConstraint("phone"),
+    UniqueConstraint("app_link_hash"),
     CheckConstraint(_one_of("registration", ("contact", "phone_code", "email", "ready")), name="registration"),
     CheckConstraint("exempt_count >= 0 AND exempt_total_eur_minor >= 0", name="exempt_counters"),
 )
@@ -134,7 +137,7 @@ outbox = Table(
 )
 
 JOB_KINDS = ("start_phone_check", "check_phone_code", "register", "send_push", "send_code", "check_code",
-             "fetch_decision", "expire", "settle_button")
+             "fetch_decision", "expire", "settle_button", "offer_app_link")
 
 jobs = Table(
     "jobs",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webhooks import authy, health, telegram, twilio
+from webhooks import app_links, authy, health, telegram, twilio
 from webhooks.context import Application
 
 
@@ -17,4 +17,5 @@ def create_app(container: Application) -> Flask:
     app.register_blueprint(authy.blueprint)
     app.register_blueprint(telegram.blueprint)
     app.register_blueprint(twilio.blueprint)
+    app.register_blueprint(app_links.blueprint)
     return app

@@ -31,7 +31,7 @@ from authy.api.resources import Instance, OneTouch, Phones, Tokens, Users
 from requests.adapters import HTTPAdapter
 from urllib3.util import Timeout
 
-from bot.ports import AuthenticatorUnavailable, CodeBinding, PushRequest
+from bot.ports import AppAccess, AuthenticatorUnavailable, CodeBinding, PushRequest
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,7 @@ class AuthyAuthenticator:
     """The Authenticator port on Authy: phone verification, users, OneTouch pushes, SMS codes."""
 
     name = "authy"
+    enrols_app = False  # the Authy app finds the person by their phone number
 
     def __init__(self, api_key: str, *, api_uri: str = DEFAULT_API_URI,
                  timeout: float = DEFAULT_TIMEOUT_SECONDS, logo_url: str | None = None,
@@ -321,3 +322,11 @@ class AuthyAuthenticator:
         if result.response.status_code == 401 and _error_code(result) == "60020":
             return False
         raise self._fail("check code", result)
+
+    def has_app(self, authenticator_id: str) -> bool:
+        """Authy cannot tell whether the person installed its app: OneTouch is always tried."""
+        return True
+
+    def app_access(self, authenticator_id: str) -> AppAccess:
+        """Authy hands out no enrolment tokens: its app signs in with the phone number."""
+        raise AuthenticatorUnavailable("the Authy app enrols itself with the person's phone number")

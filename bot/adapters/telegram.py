@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from telegram import (Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
                       ReplyKeyboardMarkup, ReplyKeyboardRemove, Update)
+from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
@@ -223,6 +224,10 @@ class TelegramGateway:
             self._call(bot.edit_message_text(text, chat_id=chat_id, message_id=message_id))
         else:
             self._call(bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None))
+
+    def show_typing(self, chat_id: int) -> None:
+        """Show "typing…" in the chat until our next message (or 5 s); raises DeliveryError."""
+        self._call(self._bot().send_chat_action(chat_id=chat_id, action=ChatAction.TYPING))
 
     def set_webhook(self, url: str, secret: str) -> None:
         """Register our webhook with Telegram, with its secret token."""

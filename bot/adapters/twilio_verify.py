@@ -26,7 +26,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from bot.adapters.twilio_webhooks import push_request_id, split_push_request_id
-from bot.ports import AuthenticatorUnavailable, CodeBinding, PushRequest
+from bot.ports import AppAccess, AuthenticatorUnavailable, CodeBinding, NoAuthenticatorApp, PushRequest
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,11 @@ T = TypeVar("T")
 PUSH_STATES = ("pending", "approved", "denied", "expired")
 PAYMENT_ID_KEY = "payment_id"  # hidden detail naming the payment
 MAX_CHALLENGE_SECONDS = 3600  # Verify Push: expiration at most 60 minutes away
+ACCESS_TOKEN_SECONDS = 300  # Verify access tokens live 60 to 300 seconds: the app redeems one at once
 _NO_CODE = {20404, 60202, 60200}  # nothing pending (approved, expired, used up), too many checks, bad code
 
 
-class NoPushFactor(AuthenticatorUnavailable):
+class NoPushFactor(NoAuthenticatorApp):
     """The person has no verified Verify Push factor (the app is not installed): use the SMS code."""
 
 
@@ -55,6 +56,7 @@ class VerifyAuthenticator:
     """Twilio Verify behind the Authenticator port."""
 
     name = "verify"
+    enrols_app = True
 
     def __init__(self, client: Client, service_sid: str, *, phone_service_sid: str | None = None,
                  app_name: str = "Payfriend") -> None:
@@ -138,6 +140,22 @@ class VerifyAuthenticator:
             if factor.factor_type == "push" and factor.status == "verified":
                 return factor.sid
         raise NoPushFactor(f"no verified push factor for entity {identity}")
+
+    def has_app(self, authenticator_id: str) -> bool:
+        """Whether the person's entity has a verified push factor."""
+        try:
+            self.push_factor_sid(authenticator_id)
+        except NoPushFactor:
+            return False
+        return True
+
+    def app_access(self, authenticator_id: str) -> AppAccess:
+        """A Verify access token with which the person's app enrols a push factor for their entity."""
+        name = f"{self.app_name} app"
+        token = self._call("access token", lambda: self._service().access_tokens.create(
+            identity=authenticator_id, factor_type="push", factor_friendly_name=name, ttl=ACCESS_TOKEN_SECONDS))
+        return AppAccess(identity=authenticator_id, service_sid=self.service_sid, token=token.token,
+                         factor_friendly_name=name)
 
     def send_push(self, authenticator_id: str, request: PushRequest) -> str:
         """Create a Verify Push challenge showing payee and amount; returns '<identity>/<YC sid>'."""

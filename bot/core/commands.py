@@ -39,6 +39,11 @@ class Help:
 
 
 @dataclass(frozen=True, slots=True)
+class SetUpApp:
+    """Send a link that sets up the authenticator app (where the app enrols from a link)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Start:
     """Begin (or resume) registration."""
 
@@ -62,7 +67,7 @@ class ParseError:
     message: str
 
 
-Command = Send | Cancel | Status | History | Help | Start | Confirm | Code
+Command = Send | Cancel | Status | History | Help | SetUpApp | Start | Confirm | Code
 ParseResult = Command | ParseError
 
 COMMAND_NAMES: dict[type, str] = {
@@ -71,6 +76,7 @@ COMMAND_NAMES: dict[type, str] = {
     Status: "status",
     History: "history",
     Help: "help",
+    SetUpApp: "app",
     Start: "start",
     Confirm: "confirm",
     Code: "code",

@@ -46,6 +46,9 @@ class User:
     # RTS Art. 16 counters since the last successful SCA (EUR minor units).
     exempt_count: int = 0
     exempt_total_eur_minor: int = 0
+    # The one live link that hands the person's authenticator app its enrolment (SHA-256 of it only).
+    app_link_hash: str | None = None
+    app_link_expires_at: datetime | None = None
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ from decimal import Decimal, localcontext
 from types import MappingProxyType
 
 from bot.core.commands import (
-    Cancel, Code, Command, Confirm, Help, History, ParseError, ParseResult, Send, Start, Status,
+    Cancel, Code, Command, Confirm, Help, History, ParseError, ParseResult, Send, SetUpApp, Start, Status,
 )
 from bot.core.money import Money
 from bot.core.text import NOTE_MAX_LENGTH, PAYEE_MAX_LENGTH, clean_note, clean_payee, normalize_message
@@ -106,6 +106,8 @@ _PHRASES: dict[str, type] = {
     **dict.fromkeys(("history", "payment history", "my payments", "payments", "transactions",
                      "show history", "my history"), History),
     **dict.fromkeys(("help", "?", "menu", "commands", "what can you do"), Help),
+    **dict.fromkeys(("app", "set up app", "setup app", "set up my app", "link app", "link my app", "app link"),
+                    SetUpApp),
     **dict.fromkeys(("start", "hi", "hello", "hey", "get started"), Start),
     **dict.fromkeys(("yes", "y", "yep", "yeah", "confirm", "confirmed", "yes confirm",
                      "confirm payment", "yes send it"), Confirm),
@@ -116,7 +118,7 @@ _NEAR_MISS_WORDS = ("send", "pay", "give", "transfer", "wire", "cancel", "status
                     "start", "confirm", "yes")
 NEAR_MISS_CUTOFF = 0.7
 _SLASH: dict[str, type] = {"start": Start, "help": Help, "cancel": Cancel, "status": Status,
-                           "history": History, "confirm": Confirm, "yes": Confirm}
+                           "history": History, "confirm": Confirm, "yes": Confirm, "app": SetUpApp}
 # Words that never start a verb-less send ("thanks 20" is not a payment to "thanks").
 _NOT_A_PAYEE = _SEND_VERBS | _REQUEST_VERBS | {word for phrase in _PHRASES for word in phrase.split()} | {
     "thanks", "thank", "ok", "okay", "what", "why", "how", "when", "where", "who", "is", "i",

@@ -25,6 +25,7 @@ class JobKind(StrEnum):
     FETCH_DECISION = "fetch_decision"  # ask the authenticator for a push decision (Verify webhooks)
     EXPIRE = "expire"  # one last look at the push status, then expire the payment
     SETTLE_BUTTON = "settle_button"  # answer a button press and take the buttons away (Telegram)
+    OFFER_APP_LINK = "offer_app_link"  # send a link that sets up the person's authenticator app
 
 
 # How many timeouts each kind's outside calls can take at worst: its lease is that many plus a
@@ -33,7 +34,7 @@ class JobKind(StrEnum):
 # connect, write, read), and settling a button makes two.
 TIMEOUTS = {JobKind.START_PHONE_CHECK: 2, JobKind.CHECK_PHONE_CODE: 2, JobKind.REGISTER: 4,
             JobKind.SEND_PUSH: 4, JobKind.SEND_CODE: 2, JobKind.CHECK_CODE: 2, JobKind.FETCH_DECISION: 2,
-            JobKind.EXPIRE: 2, JobKind.SETTLE_BUTTON: 8}
+            JobKind.EXPIRE: 2, JobKind.SETTLE_BUTTON: 8, JobKind.OFFER_APP_LINK: 2}
 LEASE_MARGIN_SECONDS = 5.0
 MAX_ATTEMPTS = 5
 

@@ -79,6 +79,30 @@ def registered(authenticator: str) -> str:
             f"Try: {EXAMPLE}")
 
 
+def app_link(url: str, minutes: int) -> str:
+    """The link that sets up the authenticator app, to open on the phone that has the app."""
+    return (f"Set up approvals: open this link on your phone to link the Payfriend app "
+            f"(it works once, for {minutes} minutes): {url}")
+
+
+def registered_with_app_link(url: str, minutes: int) -> str:
+    """Registration complete, on an authenticator whose app enrols from our link."""
+    return (f"You're all set. Last step: open this link on your phone to link the Payfriend app, where you "
+            f"approve payments (it works once, for {minutes} minutes): {url} Then try: {EXAMPLE}")
+
+
+def app_already_set_up(authenticator: str) -> str:
+    """'app' from someone whose app is enrolled: a second enrolment would be a sensitive action."""
+    return (f"Your {authenticator} app is already set up, and payments are approved there. "
+            "To move it to a new phone, contact Payfriend support.")
+
+
+def app_by_phone(authenticator: str) -> str:
+    """'app' where the authenticator's own app signs in by phone number (Authy)."""
+    return (f"Payments are approved in the {authenticator} app: install it and sign in with "
+            "the phone number you gave us.")
+
+
 def service_unavailable() -> str:
     """An outside service failed during registration."""
     return "We couldn't reach our verification service just now. Please try again in a minute."
@@ -116,11 +140,18 @@ def approve_in_app(authenticator: str, amount_text: str, payee: str, fallback_se
             f"No decision within {fallback_seconds:g} seconds and we'll text you a code instead.")
 
 
-def code_sent(amount_text: str, payee: str, masked_phone: str, push_failed: bool, sms: bool = False) -> str:
+def code_sent(amount_text: str, payee: str, masked_phone: str, push_failed: bool, sms: bool = False,
+              no_app: bool = False) -> str:
     """The SMS fallback code went out."""
-    why = "We couldn't reach your authenticator app" if push_failed else "No answer from your app yet"
-    return (f"{why}, so we texted a code to {masked_phone} for {amount_text} to {payee}. "
+    if no_app:
+        why = "You have no authenticator app set up yet"
+    else:
+        why = "We couldn't reach your authenticator app" if push_failed else "No answer from your app yet"
+    text = (f"{why}, so we texted a code to {masked_phone} for {amount_text} to {payee}. "
             f"{_answer_with_code(sms)} to approve.")
+    if no_app:
+        text += " Reply APP for a link that sets it up." if sms else " Send 'app' for a link that sets it up."
+    return text
 
 
 def code_wrong(attempts_left: int) -> str:

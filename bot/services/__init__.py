@@ -11,8 +11,8 @@ Rules every use case follows:
 from __future__ import annotations
 
 from bot.core.entities import Channel, InboundMessage
-from bot.ports import Messenger
-from bot.services import authorization, deadlines, inbound, notifications
+from bot.ports import AppAccess, Messenger
+from bot.services import app_link, authorization, deadlines, inbound, notifications
 from bot.services.context import Context, ReplyTo, ServiceConfig, mask_phone
 
 __all__ = ["Context", "ReplyTo", "ServiceConfig", "Services", "mask_phone"]
@@ -32,6 +32,10 @@ class Services(Context):
     def accept_push_event(self, request_id: str, dedupe_key: str) -> str:
         """A webhook says a push request changed: queue a job that fetches the decision."""
         return authorization.accept_event(self, request_id, dedupe_key)
+
+    def redeem_app_link(self, token: str) -> AppAccess | None:
+        """The person's app opened its set-up link: the enrolment token, once, while the link is live."""
+        return app_link.redeem_app_link(self, token)
 
     def run_fallback(self, payment_id: str, push_failed: bool = False) -> bool:
         """Claim a payment whose push got no decision in time, and queue its SMS code."""

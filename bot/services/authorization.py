@@ -9,7 +9,7 @@ from bot.core.entities import InboundMessage, User
 from bot.core.jobs import Job, JobKind
 from bot.core.payment import Event, State, Step
 from bot.ports import AuthenticatorUnavailable, UnitOfWork
-from bot.services.context import Context, ReplyTo
+from bot.services.context import Context, ReplyTo, chat_of
 from bot.services.notifications import notify, reply
 from bot.services.outcomes import decide, finish
 
@@ -49,6 +49,7 @@ def check_code(ctx: Context, job: Job) -> None:
     if (payment is None or user is None or payment.step is not Step.CODE or user.authenticator_id is None
             or user.phone is None):
         return
+    ctx.show_typing(chat_of(user, payment.channel))
     try:
         ok = ctx.authenticator.check_code(user.authenticator_id, user.phone, ctx.binding(payment, user),
                                           job.payload["code"])

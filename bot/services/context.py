@@ -13,7 +13,10 @@ from bot.core.entities import Channel, InboundMessage, Payment, User
 from bot.core.jobs import Job, JobKind
 from bot.core import replies
 from bot.core.money import Money
-from bot.ports import Authenticator, ButtonSettler, Clock, CodeBinding, Timers, UnitOfWork, UnitOfWorkFactory
+from bot.ports import (
+    Authenticator, ButtonSettler, Clock, CodeBinding, DeliveryError, Timers, TypingIndicator, UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,18 @@ class Context:
     new_payment_id: Callable[[], str]
     timers: Timers
     wake: Callable[[], None] = lambda: None  # something was written for the workers (outbox, jobs)
+    public_url: Callable[[], str | None] = lambda: None  # where people and services reach our web server
     settler: ButtonSettler | None = None
+    typing: TypingIndicator | None = None
+
+    def show_typing(self, to: ReplyTo | None) -> None:
+        """Best effort: on Telegram, "typing…" while a job makes the outside call its answer waits for."""
+        if self.typing is None or to is None or to.channel is not Channel.TELEGRAM:
+            return
+        try:
+            self.typing.show_typing(int(to.recipient))
+        except DeliveryError as exc:
+            log.debug("typing indicator not shown: %s", exc)
 
     def amount(self, payment: Payment, user: User) -> str:
         """The payment's amount as this person reads money."""
@@ -100,6 +114,13 @@ class Context:
 def reaches_by_sms(user: User, channel: Channel) -> bool:
     """Whether a notice about a payment on `channel` goes out by SMS (as notify sends it): wording follows."""
     return channel is Channel.SMS or user.telegram_chat_id is None or user.telegram_blocked
+
+
+def chat_of(user: User, channel: Channel) -> ReplyTo | None:
+    """The Telegram chat a notice about a payment on `channel` goes to; None when it goes by SMS."""
+    if reaches_by_sms(user, channel) or user.telegram_chat_id is None:
+        return None
+    return ReplyTo(Channel.TELEGRAM, str(user.telegram_chat_id))
 
 
 def mask_phone(phone: str) -> str:

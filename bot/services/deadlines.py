@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
 
 
-def run_fallback(ctx: Context, payment_id: str, push_failed: bool = False, job: Job | None = None) -> bool:
-    """Claim a payment whose push got no decision in time, and write the job that texts its code."""
+def run_fallback(ctx: Context, payment_id: str, push_failed: bool = False, job: Job | None = None,
+                 no_app: bool = False) -> bool:
+    """Claim a payment whose push got no decision in time (or could not go out), and have its code texted."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
         payment = uow.payments.get(payment_id)
@@ -36,7 +37,7 @@ def run_fallback(ctx: Context, payment_id: str, push_failed: bool = False, job: 
         state, step = next_position(payment.state, payment.step, Event.FALL_BACK)
         if not uow.payments.transition(payment.id, payment.state, payment.step, state, step, code_sent_at=now):
             return False
-        ctx.enqueue(uow, JobKind.SEND_CODE, payment_id=payment.id, push_failed=push_failed)
+        ctx.enqueue(uow, JobKind.SEND_CODE, payment_id=payment.id, push_failed=push_failed, no_app=no_app)
         ctx.done(uow, job)
         uow.commit()
     ctx.wake()
@@ -71,7 +72,8 @@ def send_code(ctx: Context, job: Job) -> None:
         if current is not None and current.state is State.PENDING:
             sms = reaches_by_sms(user, payment.channel)
             text = replies.code_sent(ctx.amount(payment, user), payment.payee, mask_phone(user.phone),
-                                     bool(job.payload.get("push_failed")), sms=sms)
+                                     bool(job.payload.get("push_failed")), sms=sms,
+                                     no_app=bool(job.payload.get("no_app")))
             notify(ctx, uow, user, payment.channel, text)
         ctx.done(uow, job)
         uow.commit()

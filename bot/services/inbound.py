@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 
 from bot.core import replies
-from bot.core.commands import Cancel, Code, Confirm, Help, History, ParseError, ParseResult, Send, Start, Status
+from bot.core.commands import (
+    Cancel, Code, Confirm, Help, History, ParseError, ParseResult, Send, SetUpApp, Start, Status,
+)
 from bot.core.entities import Channel, InboundMessage, Registration, User
 from bot.core.jobs import JobKind
 from bot.core.payment import Event, State, Step
 from bot.core.registration import check_start
 from bot.core.sms import keyword as sms_keyword
 from bot.ports import UnitOfWork
-from bot.services import authorization, payments, registration
+from bot.services import app_link, authorization, payments, registration
 from bot.services.context import Context, ReplyTo
 from bot.services.notifications import reply
 from bot.services.outcomes import finish
@@ -92,6 +94,8 @@ def _on_command(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, 
         payments.history(ctx, uow, msg, user, command.page)
     elif isinstance(command, Code):
         authorization.on_code(ctx, uow, msg, user, command.digits)
+    elif isinstance(command, SetUpApp):
+        app_link.on_set_up_app(ctx, uow, msg, user)
 
 
 def _on_sms_keyword(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User | None) -> bool:

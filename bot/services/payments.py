@@ -13,8 +13,8 @@ from bot.core.jobs import Job, JobKind
 from bot.core.payment import Event, State, Step, fingerprint, fingerprint_matches, next_position
 from bot.core.sca import Decision, after_exemption, decide
 from bot.core.text import same_payee
-from bot.ports import AuthenticatorUnavailable, PushRequest, UnitOfWork
-from bot.services.context import Context, ReplyTo
+from bot.ports import AuthenticatorUnavailable, NoAuthenticatorApp, PushRequest, UnitOfWork
+from bot.services.context import Context, ReplyTo, chat_of
 from bot.services.deadlines import run_fallback
 from bot.services.notifications import notify, reply
 from bot.services.outcomes import finish
@@ -168,8 +168,13 @@ def send_push(ctx: Context, job: Job) -> None:
         expires_in_seconds=max(1, math.ceil((payment.expires_at - ctx.clock.now()).total_seconds())),
         logo_url=ctx.config.logo_url,
     )
+    ctx.show_typing(chat_of(user, payment.channel))
     try:
         request_id = ctx.authenticator.send_push(user.authenticator_id, request)
+    except NoAuthenticatorApp:
+        log.info("payment %s: no authenticator app set up; falling back to an SMS code", payment.id)
+        run_fallback(ctx, payment.id, push_failed=True, job=job, no_app=True)
+        return
     except AuthenticatorUnavailable:
         log.warning("push for payment %s failed; falling back to an SMS code", payment.id)
         run_fallback(ctx, payment.id, push_failed=True, job=job)

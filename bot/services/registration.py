@@ -12,6 +12,7 @@ from bot.core.entities import Channel, InboundMessage, Registration, User
 from bot.core.jobs import Job, JobKind
 from bot.core.registration import RegistrationEvent, advance, allows, check_start, phone_verified
 from bot.ports import AuthenticatorUnavailable, UnitOfWork
+from bot.services.app_link import registered_text
 from bot.services.context import Context, ReplyTo, mask_phone
 from bot.services.notifications import reply, reply_after
 
@@ -114,6 +115,7 @@ def start_phone_check(ctx: Context, job: Job) -> None:
         user = uow.users.get(job.payload["user_id"])
     if user is None or user.phone is None:
         return
+    ctx.show_typing(to)
     try:
         ctx.authenticator.start_phone_verification(user.phone)
     except AuthenticatorUnavailable:
@@ -131,6 +133,7 @@ def check_phone_code(ctx: Context, job: Job) -> None:
         user = uow.users.get(job.payload["user_id"])
     if user is None or user.phone is None or user.id is None:
         return
+    ctx.show_typing(to)
     try:
         ok = ctx.authenticator.check_phone_verification(user.phone, job.payload["code"])
     except AuthenticatorUnavailable:
@@ -157,6 +160,7 @@ def register(ctx: Context, job: Job) -> None:
         user = uow.users.get(job.payload["user_id"])
     if user is None or user.phone is None or user.id is None or user.registration is not Registration.EMAIL:
         return
+    ctx.show_typing(to)
     try:
         authenticator_id = ctx.authenticator.register(email, user.phone)
     except AuthenticatorUnavailable:
@@ -166,7 +170,7 @@ def register(ctx: Context, job: Job) -> None:
     def registered(current: User) -> str:
         current.email, current.authenticator_id = email, authenticator_id
         current.registration = advance(current.registration, RegistrationEvent.REGISTER)
-        return replies.registered(ctx.config.authenticator_label)
+        return registered_text(ctx, current)
 
     _advance(ctx, job, user.id, to, RegistrationEvent.REGISTER, registered)
 

@@ -9,7 +9,7 @@ import requests
 
 from tests.e2e.harness import Phone, wait_for
 
-APP = {"authy": "Authy", "verify": "Twilio Verify"}
+APP = {"authy": "Authy", "verify": "Payfriend"}
 
 
 def test_approve(flavour, hermione: Phone):

@@ -93,6 +93,23 @@ def test_users_save_of_an_unknown_user_fails(uow):
             work.users.save(new_user(id=424242))
 
 
+def test_an_app_link_is_found_by_its_hash_and_spent_once(uow):
+    with uow() as work:
+        user = work.users.add(new_user(app_link_hash="a" * 64, app_link_expires_at=seconds(900)))
+        other = work.users.add(new_user())
+        work.commit()
+    with uow() as work:
+        assert work.users.by_app_link("a" * 64) == user and work.users.by_app_link("b" * 64) is None
+        assert not work.users.use_app_link(other.id, "a" * 64)  # someone else's link
+        assert work.users.use_app_link(user.id, "a" * 64)
+        assert not work.users.use_app_link(user.id, "a" * 64)
+        work.commit()
+    with uow() as work:
+        spent = work.users.get(user.id)
+        assert (spent.app_link_hash, spent.app_link_expires_at) == (None, None)
+        assert work.users.by_app_link("a" * 64) is None
+
+
 # ----------------------------------------------------------------------------- payments
 
 

@@ -51,7 +51,7 @@ def test_upgrade_is_idempotent_and_downgrade_empties(database_url, engine):
     migrate.upgrade(database_url)
     migrate.upgrade(database_url)
     head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
-    assert migrate.current(database_url) == head == "0004"
+    assert migrate.current(database_url) == head == "0005"
     migrate.downgrade(database_url, "base")
     assert migrate.current(database_url) is None
     assert not TABLES & set(inspect(engine).get_table_names())
@@ -80,5 +80,20 @@ def test_processes_migrating_side_by_side_migrate_once(database_url, engine):
     from tests.models.support import run_threads
 
     run_threads(lambda: migrate.upgrade(database_url), 1 if engine.dialect.name == "sqlite" else 4)
-    assert migrate.current(database_url) == "0004"
+    assert migrate.current(database_url) == "0005"
     assert _diffs(engine) == []
+
+
+def test_migrated_jobs_table_takes_every_job_kind_and_only_those(database_url, engine):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.core.jobs import JobKind
+
+    migrate.upgrade(database_url)
+    insert = text("INSERT INTO jobs (kind, payload, attempts, created_at) VALUES (:kind, '{}', 0, CURRENT_TIMESTAMP)")
+    with engine.begin() as connection:
+        for kind in JobKind:
+            connection.execute(insert, {"kind": kind.value})
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert, {"kind": "no_such_kind"})

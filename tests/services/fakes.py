@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from bot.core.entities import OutboxMessage, Payment, User
 from bot.core.jobs import Job, JobKind
 from bot.core.payment import TRANSITIONS, IllegalTransition, State, Step
-from bot.ports import AuthenticatorUnavailable, CodeBinding, PushRequest
+from bot.ports import AppAccess, AuthenticatorUnavailable, CodeBinding, NoAuthenticatorApp, PushRequest
 
 # Payment attributes a transition may set alongside state and step, as models/repositories.py allows;
 # the repository contract suite holds both to the same list.
@@ -65,6 +65,16 @@ class _Users:
 
     def by_phone(self, phone: str) -> User | None:
         return next((copy.copy(u) for u in self.s.users.values() if u.phone == phone), None)
+
+    def by_app_link(self, link_hash: str) -> User | None:
+        return next((copy.copy(u) for u in self.s.users.values() if u.app_link_hash == link_hash), None)
+
+    def use_app_link(self, user_id: int, link_hash: str) -> bool:
+        user = self.s.users.get(user_id)
+        if user is None or user.app_link_hash != link_hash:
+            return False
+        user.app_link_hash, user.app_link_expires_at = None, None
+        return True
 
     def add(self, user: User) -> User:
         user.id = next(self.s.ids)
@@ -299,9 +309,11 @@ class FakeAuthenticator:
     """Records every call; answers as configured. Codes: the right one is '123456' unless changed."""
 
     name = "fake"
+    enrols_app = True
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, tuple]] = []
+        self.without_app: set[str] = set()  # authenticator ids whose app is not set up: no push reaches them
         self.down = False
         self.phone_code = "654321"
         self.payment_code = "123456"
@@ -329,6 +341,8 @@ class FakeAuthenticator:
 
     def send_push(self, authenticator_id: str, request: PushRequest) -> str:
         self._record("send_push", authenticator_id, request)
+        if authenticator_id in self.without_app:
+            raise NoAuthenticatorApp(f"no app for {authenticator_id}")
         request_id = f"req-{next(self._ids)}"
         self.statuses[request_id] = "pending"
         return request_id
@@ -343,6 +357,15 @@ class FakeAuthenticator:
     def check_code(self, authenticator_id: str, phone: str, binding: CodeBinding, code: str) -> bool:
         self._record("check_code", authenticator_id, phone, binding, code)
         return code == self.payment_code
+
+    def has_app(self, authenticator_id: str) -> bool:
+        self._record("has_app", authenticator_id)
+        return authenticator_id not in self.without_app
+
+    def app_access(self, authenticator_id: str) -> AppAccess:
+        self._record("app_access", authenticator_id)
+        return AppAccess(identity=authenticator_id, service_sid="VA-fake", token=f"token-{authenticator_id}",
+                         factor_friendly_name="Payfriend app")
 
 
 class FakeTimers:
