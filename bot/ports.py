@@ -263,6 +263,22 @@ class CodeBinding:
 
 
 @dataclass(frozen=True, slots=True)
+class PushBinding:
+    """Whose push a decision claims to answer: the authenticator identity and our hidden payment id."""
+
+    authenticator_id: str | None
+    payment_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PushState:
+    """A push request as the authenticator has it: its status and what it is bound to."""
+
+    status: str  # pending, approved, denied or expired
+    binding: PushBinding
+
+
+@dataclass(frozen=True, slots=True)
 class AppAccess:
     """What the person's authenticator app needs to enrol its push factor (a short-lived vendor token)."""
 
@@ -292,6 +308,10 @@ class Authenticator(Protocol):
 
     def push_status(self, request_id: str) -> str:
         """pending, approved, denied or expired."""
+        ...
+
+    def read_push(self, request_id: str) -> PushState:
+        """The request's status with the identity and payment id it was created for."""
         ...
 
     def send_code(self, authenticator_id: str, phone: str, binding: CodeBinding) -> None: ...

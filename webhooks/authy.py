@@ -6,6 +6,7 @@ import logging
 
 from flask import Blueprint, abort, jsonify, request
 
+from bot.ports import PushBinding
 from webhooks.context import container, signed_url
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,9 @@ def onetouch_callback():
     decision = c.parse_authy_callback(body)
     if decision is None:
         return jsonify(result="ignored"), 200
+    claimed = PushBinding(decision.get("authy_id"), decision.get("payment_id"))
     outcome = c.services.record_decision(decision["uuid"], decision["status"],
-                                         f"authy:{decision['uuid']}:{decision['status']}")
+                                         f"authy:{decision['uuid']}:{decision['status']}", claimed)
+    if outcome == "mismatch":
+        abort(403)  # signed, but bound to someone else's push: logged by the service, no effect
     return jsonify(result=outcome), 200

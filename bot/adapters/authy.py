@@ -31,7 +31,7 @@ from authy.api.resources import Instance, OneTouch, Phones, Tokens, Users
 from requests.adapters import HTTPAdapter
 from urllib3.util import Timeout
 
-from bot.ports import AppAccess, AuthenticatorUnavailable, CodeBinding, PushRequest
+from bot.ports import AppAccess, AuthenticatorUnavailable, CodeBinding, PushBinding, PushRequest, PushState
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +288,10 @@ class AuthyAuthenticator:
 
     def push_status(self, request_id: str) -> str:
         """pending, approved, denied or expired (expiry is only visible here)."""
+        return self.read_push(request_id).status
+
+    def read_push(self, request_id: str) -> PushState:
+        """The approval request's status and Authy id (Authy's status answer has no hidden details)."""
         if not isinstance(request_id, str) or not _UUID.fullmatch(request_id):
             raise ValueError("not an approval request uuid")
         result = self._call("push status", self._client.one_touch.get_approval_status, request_id)
@@ -296,7 +300,8 @@ class AuthyAuthenticator:
         status = approval.get("status") if isinstance(approval, dict) else None
         if not result.ok() or status not in APPROVAL_STATES:
             raise self._fail("push status", result)
-        return status
+        authy_id = approval.get("_authy_id") if isinstance(approval, dict) else None
+        return PushState(status, PushBinding(str(authy_id) if authy_id is not None else None, None))
 
     def send_code(self, authenticator_id: str, phone: str, binding: CodeBinding) -> None:
         """Send an SMS code bound to this payment (action = payment id), naming payee and amount."""

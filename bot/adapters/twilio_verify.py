@@ -26,7 +26,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from bot.adapters.twilio_webhooks import push_request_id, split_push_request_id
-from bot.ports import AppAccess, AuthenticatorUnavailable, CodeBinding, NoAuthenticatorApp, PushRequest
+from bot.ports import (
+    AppAccess, AuthenticatorUnavailable, CodeBinding, NoAuthenticatorApp, PushBinding, PushRequest, PushState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +182,14 @@ class VerifyAuthenticator:
 
     def push_status(self, request_id: str) -> str:
         """pending, approved, denied or expired (re-read from Verify)."""
-        status = self.fetch_push(request_id)["status"]
-        if status not in PUSH_STATES:
-            raise AuthenticatorUnavailable(f"verify challenge: unexpected status {status!r}")
-        return status
+        return self.read_push(request_id).status
+
+    def read_push(self, request_id: str) -> PushState:
+        """The challenge's status, entity identity and hidden payment id (re-read from Verify)."""
+        challenge = self.fetch_push(request_id)
+        if challenge["status"] not in PUSH_STATES:
+            raise AuthenticatorUnavailable(f"verify challenge: unexpected status {challenge['status']!r}")
+        return PushState(challenge["status"], PushBinding(challenge["identity"], challenge["payment_id"]))
 
     # --------------------------------------------------------------------- payment-bound SMS codes
 

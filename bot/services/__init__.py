@@ -11,7 +11,7 @@ Rules every use case follows:
 from __future__ import annotations
 
 from bot.core.entities import Channel, InboundMessage
-from bot.ports import AppAccess, Messenger
+from bot.ports import AppAccess, Messenger, PushBinding
 from bot.services import app_link, authorization, deadlines, inbound, notifications
 from bot.services.context import Context, ReplyTo, ServiceConfig, mask_phone
 
@@ -25,9 +25,10 @@ class Services(Context):
         """Handle one message or button press from a person; a redelivered one has no effect."""
         inbound.handle_inbound(self, msg)
 
-    def record_decision(self, request_id: str, status: str, dedupe_key: str) -> str:
-        """Apply a push decision from the authenticator's webhook; the first decision wins."""
-        return authorization.record_decision(self, request_id, status, dedupe_key)
+    def record_decision(self, request_id: str, status: str, dedupe_key: str,
+                        claimed: PushBinding | None = None) -> str:
+        """Apply a push decision from the authenticator's webhook (bound to that push, if `claimed`); first wins."""
+        return authorization.record_decision(self, request_id, status, dedupe_key, claimed=claimed)
 
     def accept_push_event(self, request_id: str, dedupe_key: str) -> str:
         """A webhook says a push request changed: queue a job that fetches the decision."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from bot.core import replies
-from bot.core.entities import InboundMessage, User
+from bot.core.entities import InboundMessage, Payment, User
 from bot.core.jobs import Job, JobKind
 from bot.core.payment import Event, State, Step
-from bot.ports import AuthenticatorUnavailable, UnitOfWork
+from bot.ports import AuthenticatorUnavailable, PushBinding, UnitOfWork
 from bot.services.context import Context, ReplyTo, chat_of
 from bot.services.notifications import notify, reply
 from bot.services.outcomes import decide, finish
@@ -75,12 +75,14 @@ def check_code(ctx: Context, job: Job) -> None:
 
 
 def record_decision(ctx: Context, request_id: str, status: str, dedupe_key: str, job: Job | None = None,
-                    *, tap: bool = True) -> str:
+                    *, tap: bool = True, claimed: PushBinding | None = None) -> str:
     """Apply a push decision; the first decision wins.
 
-    Returns what happened: "applied", "duplicate", "ignored" or "unknown". A tap (`tap`: the person's
-    decision reported by the authenticator, not found by our own poll) on a payment that already
-    ended is answered in the chat, once: the decision's receipt is taken in the same transaction.
+    Returns what happened: "applied", "duplicate", "ignored", "unknown" or "mismatch". A decision
+    that `claimed` to answer someone else's push (another identity, another payment) has no effect.
+    A tap (`tap`: the person's decision reported by the authenticator, not found by our own poll) on
+    a payment that already ended is answered in the chat, once: the decision's receipt is taken in
+    the same transaction.
     """
     event = {"approved": Event.APPROVE, "denied": Event.DENY}.get(status)
     with ctx.uow() as uow:
@@ -90,6 +92,11 @@ def record_decision(ctx: Context, request_id: str, status: str, dedupe_key: str,
                 _look_again(ctx, uow, request_id, dedupe_key)
             log.info("decision %r for unknown request %s not applied", status, request_id)
             return "unknown"
+        if claimed is not None and not _bound(uow, payment, claimed):
+            log.warning("decision for push %s names another identity or payment: refused", request_id)
+            ctx.done(uow, job)
+            uow.commit()
+            return "mismatch"
         if not uow.receipts.first_time(dedupe_key, ctx.clock.now()):
             log.info("duplicate decision %s ignored", dedupe_key)
             return "duplicate"
@@ -103,6 +110,13 @@ def record_decision(ctx: Context, request_id: str, status: str, dedupe_key: str,
         log.info("late decision %r for payment %s changed nothing (it is %s)", status, payment.id,
                  payment.state.value)
     return "applied" if applied else "ignored"
+
+
+def _bound(uow: UnitOfWork, payment: Payment, claimed: PushBinding) -> bool:
+    """Whether a decision's claimed identity and payment id are those of the payment's own push."""
+    payer = uow.users.get(payment.payer_id)
+    return (payer is not None and payer.authenticator_id is not None and claimed.payment_id == payment.id
+            and claimed.authenticator_id == payer.authenticator_id)
 
 
 def _tell_late_tap(ctx: Context, uow: UnitOfWork, payment_id: str) -> None:
@@ -167,6 +181,6 @@ def fetch_decision(ctx: Context, job: Job) -> None:
     with ctx.uow() as uow:
         if uow.payments.by_push_request(request_id) is None:
             raise LookupError(f"push request {request_id} is not stored (yet)")  # retried with backoff
-    status = ctx.authenticator.push_status(request_id)
-    if status in ("approved", "denied"):
-        record_decision(ctx, request_id, status, job.payload["dedupe_key"], job)
+    push = ctx.authenticator.read_push(request_id)
+    if push.status in ("approved", "denied"):
+        record_decision(ctx, request_id, push.status, job.payload["dedupe_key"], job, claimed=push.binding)

@@ -15,7 +15,7 @@ from authy.api import AuthyApiClient
 
 from bot.adapters.authy import PHONE_CODE_LENGTH, AuthyAuthenticator
 from bot.adapters.authy_callback import parse_authy_callback, verify_authy_callback
-from bot.ports import AuthenticatorUnavailable, CodeBinding, PushRequest
+from bot.ports import AuthenticatorUnavailable, CodeBinding, PushBinding, PushRequest, PushState
 from sandbox.server import RunningSandbox
 from tests.adapters.authy_receiver import CallbackReceiver, callback_receiver, recording_server
 
@@ -312,6 +312,7 @@ def test_adapter_push_shows_payee_and_amount_and_reports_status(
     assert authy.push_status(uuid) == "pending"
     decide(sandbox, uuid, "approve")
     assert authy.push_status(uuid) == "approved"
+    assert authy.read_push(uuid) == PushState("approved", PushBinding(str(authy_id), None))  # no hidden details
     with pytest.raises(ValueError):
         authy.push_status("../users/1/status")
 

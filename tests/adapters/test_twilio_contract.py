@@ -28,7 +28,7 @@ from bot.adapters.twilio_verify import NoPushFactor, VerifyAuthenticator, payee_
 from bot.adapters.twilio_webhooks import (parse_inbound_sms, parse_verify_webhook, split_push_request_id,
                                           verify_twilio_signature)
 from bot.core.entities import Channel, OutboxMessage
-from bot.ports import AuthenticatorUnavailable, CodeBinding, DeliveryError, PushRequest
+from bot.ports import AuthenticatorUnavailable, CodeBinding, DeliveryError, PushBinding, PushRequest, PushState
 from tests.fixtures_openapi import Specs, recorded_twilio_requests
 
 ALICE, BOB = "+15551230001", "+15551230002"
@@ -468,6 +468,7 @@ def test_push_register_factor_challenge_fetch_and_approve(tw: TwilioEnv, receive
     assert event["request_id"] == request_id and event["factor_type"] == "push"
     assert event["dedupe_key"] == f"verify:{form['uuid']}"
     assert auth.push_status(request_id) == "approved"
+    assert auth.read_push(request_id) == PushState("approved", PushBinding(identity, "pay-0042"))
     details = auth.fetch_push(request_id)
     assert details["payment_id"] == "pay-0042" and details["date_responded"] is not None
 

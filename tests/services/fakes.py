@@ -10,7 +10,9 @@ from datetime import datetime, timedelta, timezone
 from bot.core.entities import OutboxMessage, Payment, User
 from bot.core.jobs import Job, JobKind
 from bot.core.payment import TRANSITIONS, IllegalTransition, State, Step
-from bot.ports import AppAccess, AuthenticatorUnavailable, CodeBinding, NoAuthenticatorApp, PushRequest
+from bot.ports import (
+    AppAccess, AuthenticatorUnavailable, CodeBinding, NoAuthenticatorApp, PushBinding, PushRequest, PushState,
+)
 
 # Payment attributes a transition may set alongside state and step, as models/repositories.py allows;
 # the repository contract suite holds both to the same list.
@@ -318,6 +320,7 @@ class FakeAuthenticator:
         self.phone_code = "654321"
         self.payment_code = "123456"
         self.statuses: dict[str, str] = {}
+        self.bindings: dict[str, PushBinding] = {}  # what each push was created for
         self._ids = itertools.count(1)
 
     def _record(self, name: str, *args: object) -> None:
@@ -345,11 +348,17 @@ class FakeAuthenticator:
             raise NoAuthenticatorApp(f"no app for {authenticator_id}")
         request_id = f"req-{next(self._ids)}"
         self.statuses[request_id] = "pending"
+        self.bindings[request_id] = PushBinding(authenticator_id, request.payment_id)
         return request_id
 
     def push_status(self, request_id: str) -> str:
         self._record("push_status", request_id)
         return self.statuses.get(request_id, "pending")
+
+    def read_push(self, request_id: str) -> PushState:
+        self._record("read_push", request_id)
+        return PushState(self.statuses.get(request_id, "pending"),
+                         self.bindings.get(request_id, PushBinding(None, None)))
 
     def send_code(self, authenticator_id: str, phone: str, binding: CodeBinding) -> None:
         self._record("send_code", authenticator_id, phone, binding)

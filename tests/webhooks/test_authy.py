@@ -182,3 +182,36 @@ def test_behind_a_proxy_the_signature_covers_public_url(start_app) -> None:
     assert local.status_code == 403
     assert (public.status_code, public.get_json()) == (200, {"result": "applied"})
     assert app.payment(payment.id).state is State.APPROVED
+
+
+def signed_as(body: dict[str, Any], authy_id: Any = None, payment_id: str | None = None) -> dict[str, Any]:
+    """The callback with another Authy id and/or hidden payment id, as a validly signed body would carry."""
+    changed = copy.deepcopy(body)
+    if authy_id is not None:
+        changed["authy_id"] = authy_id
+    if payment_id is not None:
+        changed["approval_request"]["transaction"]["hidden_details"]["payment_id"] = payment_id
+    return changed
+
+
+@pytest.mark.parametrize("claim", ["another person's authy id", "another person's payment", "no payment id"])
+def test_a_signed_callback_bound_to_someone_elses_push_is_refused_and_changes_nothing(app: WebApp, claim: str) -> None:
+    payment, body = approved_callback(app)
+    other = app.ready_user()
+    other_payment = app.pushed_payment(other)
+    if claim == "another person's authy id":
+        forged = signed_as(body, authy_id=int(other.authenticator_id))
+    elif claim == "another person's payment":
+        forged = signed_as(body, payment_id=other_payment.id)
+    else:
+        forged = copy.deepcopy(body)
+        del forged["approval_request"]["transaction"]["hidden_details"]["payment_id"]
+    messages = len(app.outbox())
+
+    response = app.post_authy(forged, authy_headers(KEY, forged))  # validly signed
+
+    assert response.status_code == 403
+    for stored in (app.payment(payment.id), app.payment(other_payment.id)):
+        assert (stored.state, stored.step, stored.decided_at) == (State.PENDING, Step.PUSH, None)
+    assert len(app.outbox()) == messages
+    assert app.post_authy(body, authy_headers(KEY, body)).get_json() == {"result": "applied"}  # the true one still counts
