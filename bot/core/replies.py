@@ -52,6 +52,24 @@ def not_own_contact() -> str:
     return "Please share your own phone number with the button below, not someone else's."
 
 
+def same_phone(masked_phone: str) -> str:
+    """A registered person shared the number they registered with: nothing to do."""
+    return f"{masked_phone} is already your number with Payfriend; nothing changed."
+
+
+def phone_change_refused(masked_new: str) -> str:
+    """A registered person shared a different number: a change needs approval on the factors they have."""
+    return (f"Your Payfriend number was not changed to {masked_new}: a new number must be approved on the "
+            "phone and app you registered with, which cannot be done in the chat yet. Contact Payfriend "
+            "support to change it.")
+
+
+def phone_change_notice(masked_new: str) -> str:
+    """SMS to the registered number when someone asked, in the chat, to move the account to another number."""
+    return (f"Payfriend: someone asked in your Telegram chat to move your account to {masked_new}. Nothing "
+            "changed. If this was not you, your Telegram account may be in someone else's hands.")
+
+
 def phone_code_sent(masked_phone: str, sms: bool = False) -> str:
     """After the phone verification code went out."""
     return f"We sent a code by SMS to {masked_phone}. {_answer_with_code(sms)}."

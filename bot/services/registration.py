@@ -62,6 +62,9 @@ def on_contact(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User | 
     if owner is not None and owner.telegram_user_id not in (None, int(msg.sender)):
         reply(ctx, uow, to, replies.not_own_contact(), request_contact=_needs_contact(user))
         return
+    if user is not None and user.phone_verified and user.phone is not None:
+        _on_registered_contact(ctx, uow, to, user, phone)
+        return
     person = owner or user or User(id=None, created_at=ctx.clock.now(), default_currency=ctx.config.default_currency)
     person.telegram_user_id = int(msg.sender)
     person.telegram_chat_id = msg.chat_id
@@ -77,6 +80,22 @@ def on_contact(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User | 
     else:
         uow.users.save(person)
     _start_phone_check(ctx, uow, person, to, welcome=False)
+
+
+def _on_registered_contact(ctx: Context, uow: UnitOfWork, to: ReplyTo, user: User, phone: str) -> None:
+    """A person with a proved number shared a contact: never a silent change of number.
+
+    A code to the new number would only prove the new number; after a Telegram takeover with a
+    number change it would hand the attacker the SMS factor. The registered number is told instead.
+    """
+    assert user.phone is not None
+    if phone == user.phone:
+        reply(ctx, uow, to, replies.same_phone(mask_phone(phone)), remove_keyboard=True)
+        return
+    log.warning("user %s shared a different number; not changed, registered number told", user.id)
+    reply(ctx, uow, to, replies.phone_change_refused(mask_phone(phone)), remove_keyboard=True)
+    if not user.sms_opted_out:
+        reply(ctx, uow, ReplyTo(Channel.SMS, user.phone), replies.phone_change_notice(mask_phone(phone)))
 
 
 def _needs_contact(user: User | None) -> bool:
