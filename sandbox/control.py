@@ -209,6 +209,30 @@ def create_blueprint(world: World) -> Blueprint:
                 callback["error"] = repr(exc)
         return jsonify(approval=result, callback=callback)
 
+    # -- the person's authenticator app (Payfriend's app with the Verify Push SDK) ----------------
+
+    def app_json(phone: str) -> dict[str, Any]:
+        with world.lock:
+            person = world.people.get(phone)
+            if person is None:
+                raise ControlError(404, f"no person with phone {phone!r}; add them with POST /api/people")
+            return {"phone": person.phone, "installed": person.app_installed,
+                    "last_link_status": person.app_link_status}
+
+    @bp.get("/verify/app")
+    def verify_app_state():
+        return jsonify(app_json(_phone_arg()))
+
+    @bp.post("/verify/app")
+    def verify_app_switch():
+        body = _body()
+        phone, installed = _field(body, "phone"), body.get("installed")
+        if not isinstance(installed, bool):
+            raise ControlError(400, "'installed' must be true or false")
+        if world.set_app_installed(phone, installed) is None:
+            raise ControlError(404, f"no person with phone {phone!r}; add them with POST /api/people")
+        return jsonify(app_json(phone))
+
     # -- knobs ---------------------------------------------------------------------------------
 
     @bp.get("/faults")

@@ -275,6 +275,7 @@ class BotApi:
             elif markup and markup.get("remove_keyboard"):
                 chat.keyboard_message_id = None
             self.world.touch()
+            self.world.payfriend_wrote(person.phone, _seen_text(params, markup))
             return self._message_json(person, msg)
 
     def editMessageText(self, params: dict[str, Any]) -> Any:
@@ -371,6 +372,13 @@ class BotApi:
             self.world.telegram.chat(person.telegram_user_id).typing_until = self.world.clock() + 5
             self.world.touch()
         return True
+
+
+def _seen_text(params: dict[str, Any], markup: dict[str, Any] | None) -> str:
+    """The message as sent, links included (an HTML href, an inline button's url), for the person's apps."""
+    urls = [str(button.get("url")) for row in (markup or {}).get("inline_keyboard") or [] for button in row
+            if isinstance(button, dict) and button.get("url")]
+    return "\n".join([str(params.get("text") or ""), *urls])
 
 
 def _apply_fault(world: World) -> None:

@@ -91,6 +91,7 @@ class TwilioSandbox:
         self.factors: dict[str, dict[str, Any]] = {}
         self.challenges: dict[str, dict[str, Any]] = {}
         self.webhooks: dict[str, dict[str, Any]] = {}
+        self.access_tokens: dict[str, dict[str, Any]] = {}  # Verify Push enrolment tokens (YK...)
         self.reset()
 
     @property
@@ -111,7 +112,7 @@ class TwilioSandbox:
         """Forget everything but the configuration; the account's Verify service exists again."""
         with self.world.lock:
             for store in (self.messages, self.services, self.verifications, self.entities, self.factors,
-                          self.challenges, self.webhooks):
+                          self.challenges, self.webhooks, self.access_tokens):
                 store.clear()
             self.opted_out.clear()
             self.requests.clear()
@@ -127,7 +128,7 @@ class TwilioSandbox:
                 "config": asdict(self.config), "messages": self.messages, "opted_out": sorted(self.opted_out),
                 "services": self.services, "verifications": self.verifications,
                 "entities": list(self.entities.values()), "factors": self.factors,
-                "challenges": self.challenges, "webhooks": self.webhooks})
+                "challenges": self.challenges, "webhooks": self.webhooks, "access_tokens": self.access_tokens})
 
     def restore(self, data: dict[str, Any]) -> None:
         """Take over a snapshot."""
@@ -142,6 +143,7 @@ class TwilioSandbox:
             self.opted_out = set(data["opted_out"])
             self.verifications, self.entities, self.factors = data["verifications"], entities, data["factors"]
             self.challenges, self.webhooks = data["challenges"], data["webhooks"]
+            self.access_tokens = data.get("access_tokens", {})  # absent from files written before them
 
     def psd2(self, service: dict[str, Any]) -> bool:
         """Whether a service runs in PSD2 mode (the account's service follows the config)."""

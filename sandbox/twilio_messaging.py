@@ -90,6 +90,7 @@ def create_message(sandbox: TwilioSandbox, account_sid: str, form: Any) -> dict[
         record = {"sid": sid, "account_sid": account_sid, "to": to, "from": sender, "body": body,
                   "messaging_service_sid": service_sid, "status": "queued", "created": sandbox.now()}
         sandbox.messages[sid] = record
+        sandbox.world.payfriend_wrote(to, body)  # the person's apps see it (an enrolment link ...)
         return message_json(sandbox, record)
 
 

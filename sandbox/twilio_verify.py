@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hmac
 import json
 import re
 import secrets
@@ -19,6 +21,11 @@ BASE = "https://verify.twilio.com/v2"
 CHANNELS = {"sms", "call", "email", "whatsapp", "sna", "auto"}
 IDENTITY = re.compile(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$")
 CHALLENGE_EVENTS = {"approved": "challenge.approved", "denied": "challenge.denied"}
+ACCESS_TOKEN_TTL = (60, 300)  # seconds: Ttl's range; 60 by default
+ACCESS_TOKEN_KEPT = 86400  # an expired access token can still be fetched for a day, then it is gone
+# A P-256 public key as the SDK sends it (Binding.PublicKey): DER SubjectPublicKeyInfo, this prefix, then the
+# uncompressed point (04, x, y).
+_P256_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
 
 
 def truthy(value: str | None) -> bool:
@@ -339,6 +346,121 @@ def create_factor(sandbox: TwilioSandbox, service_sid: str, identity: str, form:
     return factor_json(sandbox, factor, new=True)
 
 
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _enrolment_token() -> str:
+    """An opaque enrolment token shaped like Verify's (a compact JWE: header..iv.ciphertext.tag)."""
+    header = _b64url(json.dumps({"zip": "DEF", "kid": "SAS_S3___KMS_v1", "cty": "twilio-fpa;v=1",
+                                 "enc": "A256GCM", "alg": "dir"}, separators=(",", ":")).encode())
+    return ".".join([header, "", _b64url(secrets.token_bytes(12)), _b64url(secrets.token_bytes(96)),
+                     _b64url(secrets.token_bytes(16))])
+
+
+def access_token_json(sandbox: TwilioSandbox, t: dict[str, Any]) -> dict[str, Any]:
+    """The verify.v2.service.access_token resource."""
+    return {"sid": t["sid"], "account_sid": sandbox.keys.twilio_account_sid, "service_sid": t["service_sid"],
+            "entity_identity": t["identity"], "factor_type": t["factor_type"],
+            "factor_friendly_name": t["friendly_name"], "token": t["token"],
+            "url": f"{BASE}/Services/{t['service_sid']}/AccessTokens/{t['sid']}", "ttl": t["ttl"],
+            "date_created": iso(t["created"])}
+
+
+def create_access_token(sandbox: TwilioSandbox, service_sid: str, form: Any) -> dict[str, Any]:
+    """An enrolment token for one push factor of the entity: usable once, for Ttl seconds."""
+    get_service(sandbox, service_sid)
+    identity = form.get("Identity", "")
+    if not (8 <= len(identity) <= 64 and IDENTITY.match(identity)):
+        raise TwilioError(400, 60200, "Invalid parameter: Identity")
+    if form.get("FactorType") != "push":
+        raise TwilioError(400, 60200, "Invalid parameter: FactorType")
+    friendly_name = form.get("FactorFriendlyName") or None
+    if friendly_name is not None and len(friendly_name) > 64:
+        raise TwilioError(400, 60200, "Invalid parameter: FactorFriendlyName")
+    raw_ttl = form.get("Ttl")
+    try:
+        ttl = ACCESS_TOKEN_TTL[0] if raw_ttl in (None, "") else int(raw_ttl)
+    except ValueError:
+        ttl = -1
+    if not ACCESS_TOKEN_TTL[0] <= ttl <= ACCESS_TOKEN_TTL[1]:
+        raise TwilioError(400, 60200, "Invalid parameter: Ttl")
+    now = sandbox.now()
+    for sid, old in list(sandbox.access_tokens.items()):
+        if now >= old["created"] + old["ttl"] + ACCESS_TOKEN_KEPT:
+            del sandbox.access_tokens[sid]
+    token = {"sid": sandbox.new_sid("YK"), "service_sid": service_sid, "identity": identity,
+             "factor_type": "push", "friendly_name": friendly_name, "token": _enrolment_token(), "ttl": ttl,
+             "created": now, "used": None, "factor_sid": None}
+    sandbox.access_tokens[token["sid"]] = token
+    return access_token_json(sandbox, token)
+
+
+def get_access_token(sandbox: TwilioSandbox, service_sid: str, sid: str) -> dict[str, Any]:
+    """The service's access token, or 404/20404."""
+    get_service(sandbox, service_sid)
+    token = sandbox.access_tokens.get(sid)
+    if token is None or token["service_sid"] != service_sid:
+        raise not_found(f"/Services/{service_sid}/AccessTokens/{sid}")
+    return token
+
+
+def remove_phone_factors(sandbox: TwilioSandbox, phone: str, service_sid: str | None = None,
+                         identity: str | None = None) -> list[str]:
+    """Delete the push factors bound to this phone (of one entity when given); the pending pushes on them
+    leave the phone's authenticator (decided ones stay in its history). Returns the deleted SIDs."""
+    with sandbox.world.lock:
+        gone = [sid for sid, f in sandbox.factors.items() if f["phone"] == phone
+                and service_sid in (None, f["service_sid"]) and identity in (None, f["identity"])]
+        for sid in gone:
+            del sandbox.factors[sid]
+        approvals = sandbox.world.approvals
+        for approval_id in [a.id for a in approvals.values()
+                            if a.provider == "verify" and a.extra.get("factor_sid") in gone
+                            and a.current_status(sandbox.now()) == "pending"]:
+            del approvals[approval_id]
+        if gone:
+            sandbox.world.touch()
+        return gone
+
+
+def enrol_with_access_token(sandbox: TwilioSandbox, token: str, service_sid: str, identity: str, phone: str,
+                            friendly_name: str | None = None) -> dict[str, Any]:
+    """What the Verify Push SDK does with an enrolment token: create the push factor (bound to the phone,
+    replacing the phone's earlier factor of that entity), then verify it. The token must exist, be unexpired
+    and unused, and name this service, identity and factor type; it is used up. TwilioError otherwise."""
+    with sandbox.world.lock:
+        now = sandbox.now()
+        found = next((t for t in sandbox.access_tokens.values()
+                      if hmac.compare_digest(t["token"].encode(), (token or "").encode())), None)
+        if found is None:
+            raise TwilioError(401, 20003, "unknown access token")
+        if found["used"] is not None:
+            raise TwilioError(401, 20003, "the access token was already used")
+        if now >= found["created"] + found["ttl"]:
+            raise TwilioError(401, 20003, "the access token has expired")
+        if found["service_sid"] != service_sid:
+            raise TwilioError(401, 20003, "the access token is for another service")
+        if found["identity"] != identity:
+            raise TwilioError(401, 20003, "the access token is for another identity")
+        if found["factor_type"] != "push":
+            raise TwilioError(401, 20003, "the access token is not for a push factor")
+        if not E164.match(phone or ""):
+            raise TwilioError(400, 60200, "Invalid parameter: phone")
+        entity = ensure_entity(sandbox, service_sid, identity)
+        remove_phone_factors(sandbox, phone, service_sid, identity)
+        point = b"\x04" + secrets.token_bytes(64)
+        factor = _new_factor(sandbox, entity, found["friendly_name"] or friendly_name or "Payfriend app",
+                             {"alg": "ES256", "public_key": base64.b64encode(_P256_SPKI_PREFIX + point).decode()},
+                             {"sdk_version": "2.0.0", "app_id": "com.payfriend.sandbox",
+                              "notification_platform": "none", "notification_token": None},
+                             {"os": "sandbox"}, phone, "unverified")
+        found.update(used=now, factor_sid=factor["sid"])
+        factor.update(status="verified", updated=sandbox.now())  # the SDK's verify step (AuthPayload)
+        sandbox.world.touch()
+        return factor_json(sandbox, factor)
+
+
 def install_push_app(sandbox: TwilioSandbox, phone: str, identity: str, service_sid: str | None = None,
                      friendly_name: str = "Sandbox phone") -> dict[str, Any]:
     """Sandbox shortcut for "the person installed the app": a verified push factor on their phone."""
@@ -351,6 +473,10 @@ def install_push_app(sandbox: TwilioSandbox, phone: str, identity: str, service_
                              {"sdk_version": "2.0.0", "app_id": "com.payfriend.sandbox",
                               "notification_platform": "none", "notification_token": None},
                              {"os": "sandbox"}, phone, "verified")
+        person = sandbox.world.people.get(phone)
+        if person is not None and not person.app_installed:  # installed by the shortcut, without a link
+            person.app_installed = True
+            sandbox.world.touch()
         return {**factor_json(sandbox, factor), "phone": phone}
 
 
@@ -587,6 +713,16 @@ def register_push(bp: Blueprint, sandbox: TwilioSandbox) -> None:
             get_service(sandbox, service_sid)
             items = [webhook_json(sandbox, w) for w in sandbox.webhooks.values() if w["service_sid"] == service_sid]
             return jsonify(_page("webhooks", f"{BASE}/Services/{service_sid}/Webhooks", items))
+
+    @api_route(bp, sandbox, "verify", "/v2/Services/<service_sid>/AccessTokens", ["POST"])
+    def access_tokens(service_sid: str):
+        with lock:
+            return jsonify(create_access_token(sandbox, service_sid, request.form)), 201
+
+    @api_route(bp, sandbox, "verify", "/v2/Services/<service_sid>/AccessTokens/<sid>", ["GET"])
+    def access_token(service_sid: str, sid: str):
+        with lock:
+            return jsonify(access_token_json(sandbox, get_access_token(sandbox, service_sid, sid)))
 
     @bp.post("/_sandbox/push-factor")
     def push_factor():

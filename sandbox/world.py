@@ -38,11 +38,18 @@ class Person:
     telegram_user_id: int
     started_bot: bool = False  # the bot may write only after /start ...
     blocked_bot: bool = False  # ... and not once blocked (403)
+    # The Payfriend app (with the Verify Push SDK) on their phone: installed or not, the last enrolment
+    # link it saw in Payfriend's messages, and how opening it went (None: no attempt since installing,
+    # "linking", "linked", or what went wrong).
+    app_installed: bool = True
+    app_link: str | None = None
+    app_link_status: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"phone": self.phone, "name": self.name, "telegram_user_id": self.telegram_user_id,
                 "chat_id": self.telegram_user_id, "started_bot": self.started_bot,
-                "blocked_bot": self.blocked_bot}
+                "blocked_bot": self.blocked_bot, "app_installed": self.app_installed,
+                "app_last_link_status": self.app_link_status}
 
 
 @dataclass
@@ -109,6 +116,11 @@ class World:
         # Provider hooks, registered by each stand-in: called (outside the lock) when a person acts.
         self.on_decision: dict[str, Callable[[Approval], None]] = {}
         self.on_person_sms: Callable[[Sms], None] | None = None
+        # Called with the lock held, so they must not block: Payfriend's message (a bot message or an
+        # SMS from its number) reached this phone, with its text (the person's apps may act on it) ...
+        self.on_payfriend_message: list[Callable[[str, str], None]] = []
+        # ... and, outside the lock, the person's authenticator app was installed (True) or removed.
+        self.on_app_switch: list[Callable[[str, bool], None]] = []
         self.slow_seconds = 3.0  # how long a service in "slow" mode stalls each request
         # Called (outside the lock) by reset(), so each stand-in can clear its own state.
         self.on_reset: list[Callable[[], None]] = []
@@ -164,6 +176,36 @@ class World:
         """SMS to and from this phone, oldest first."""
         with self.lock:
             return [m for m in self.sms if phone in (m.to, m.from_)]
+
+    def payfriend_wrote(self, phone: str, text: str) -> None:
+        """Payfriend's message reached `phone`: hand its text to every on_payfriend_message hook."""
+        with self.lock:
+            for hook in list(self.on_payfriend_message):
+                try:
+                    hook(phone, text)
+                except Exception:  # the message was delivered whatever a hook makes of it
+                    log.exception("sandbox: a hook on Payfriend's message to %s failed", phone)
+
+    def set_app_installed(self, phone: str, installed: bool) -> Person | None:
+        """Install or remove the person's authenticator app (None: no such person). A change runs the
+        on_app_switch hooks outside the lock: removing drops the app's factors, installing opens the last
+        enrolment link again."""
+        with self.lock:
+            person = self.people.get(phone)
+            if person is None:
+                return None
+            changed = person.app_installed != installed
+            person.app_installed = installed
+            if changed and not installed:
+                person.app_link_status = None
+            self.touch()
+        if changed:
+            for hook in list(self.on_app_switch):
+                try:
+                    hook(phone, installed)
+                except Exception:
+                    log.exception("sandbox: an app switch hook failed for %s", phone)
+        return person
 
     def add_approval(self, approval: Approval) -> Approval:
         """Show a push approval in the person's authenticator app."""
@@ -236,6 +278,9 @@ class World:
         if data.get("format") != SNAPSHOT_FORMAT:
             raise ValueError(f"unknown snapshot format {data.get('format')!r}")
         people = {p["phone"]: Person(**p) for p in data["people"]}
+        for person in people.values():
+            if person.app_link_status == "linking":  # saved mid-attempt: nothing is under way any more
+                person.app_link_status = "Interrupted: the sandbox stopped while setting up"
         sms = [Sms(**m) for m in data["sms"]]
         approvals = {a["id"]: Approval(**a) for a in data["approvals"]}
         with self.lock:

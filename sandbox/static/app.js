@@ -357,6 +357,36 @@ function approvalCard(a) {
       el("button", { class: "approve", textContent: "Approve", "data-testid": "approve", onclick: () => decide(a.id, "approve") })));
 }
 
+// The Payfriend app (Verify Push SDK) on this phone: the switch, and how its last set-up link went.
+function renderApp(installed, status) {
+  const box = $("app-installed");
+  if (!state.appBusy) box.checked = installed;
+  const line = $("app-status");
+  const text = !installed ? "Not installed: Verify Push cannot reach this phone"
+    : status === null || status === undefined ? "Waiting for a set-up link from Payfriend"
+    : status === "linking" ? "Setting up with Payfriend…"
+    : status === "linked" ? "Linked to Payfriend"
+    : "Set-up failed: " + status;
+  if (line.textContent !== text) line.textContent = text;
+  line.classList.toggle("linked", installed && status === "linked");
+  line.classList.toggle("failed", installed && !!status && status !== "linked" && status !== "linking");
+  line.dataset.status = installed ? status || "waiting" : "not-installed";
+}
+
+async function switchApp(e) {
+  const installed = e.target.checked;
+  state.appBusy = true;
+  try {
+    const answer = await api("POST", "/verify/app", { phone: state.phone, installed });
+    state.appBusy = false;
+    renderApp(answer.installed, answer.last_link_status);
+  } catch (err) {
+    state.appBusy = false;
+    e.target.checked = !installed;
+    showError(err);
+  }
+}
+
 async function decide(id, decision) {
   try {
     const result = await api("POST", `/authenticator/${id}/${decision}`);
@@ -407,6 +437,7 @@ async function refresh() {
   const me = person();
   if (!me) return;
   $("sms-number").textContent = me.phone;
+  renderApp(me.app_installed !== false, me.app_last_link_status);
   const [chat, inbox, approvals] = await Promise.all([
     api("GET", "/telegram/chat" + query(me.phone)),
     api("GET", "/sms/inbox" + query(me.phone)),
@@ -487,6 +518,7 @@ function wire() {
   $("start-bot").addEventListener("click", () => api("POST", "/telegram/send", { phone: state.phone, text: "/start" }).catch(showError));
   $("share-contact").addEventListener("click", () => api("POST", "/telegram/share-contact", { phone: state.phone }).catch(showError));
   $("block-bot").addEventListener("click", () => api("POST", "/telegram/block", { phone: state.phone }).catch(showError));
+  $("app-installed").addEventListener("change", switchApp);
   $("reset-sandbox").addEventListener("click", resetSandbox);
   setInterval(tickExpiry, 1000);
 }
