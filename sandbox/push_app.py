@@ -1,8 +1,9 @@
 """Each sandbox person's Payfriend app, with the Verify Push SDK: it enrols itself from Payfriend's link.
 
-Payfriend hands the person a one-time enrolment link (`http(s)://.../app/enrol/<token>`) in a bot message
-or an SMS. When the person's app is installed (the switch, on by default), it opens the link: a POST with
-`{}` to it, in a background thread and never under the world's lock. Payfriend answers 200
+Payfriend hands the person a one-time enrolment link (`http(s)://.../app/enrol#<token>`: the token rides
+in the fragment, which no request line carries) in a bot message or an SMS. When the person's app is
+installed (the switch, on by default), it opens the link: a POST of `{"token": <token>}` to the link
+without its fragment, in a background thread and never under the world's lock. Payfriend answers 200
 `{"identity", "service_sid", "access_token", "factor_friendly_name"}` (or 4xx `{"error"}`), and the app
 then does what the SDK does with the access token: create the push factor on this phone and verify it
 (`twilio_verify.enrol_with_access_token`). The person remembers the last link and how it went.
@@ -28,23 +29,30 @@ log = logging.getLogger(__name__)
 LINKING, LINKED = "linking", "linked"
 OPEN_TIMEOUT = 5.0  # seconds the app waits for Payfriend's answer
 _URL = re.compile(r"https?://[^\s<>\"'`()\[\]{}]+", re.IGNORECASE)
-_ENROL_PATH = re.compile(r"(?:/[^?#]*)?/app/enrol/[A-Za-z0-9_-]{16,128}")
+_ENROL_PATH = re.compile(r"(?:/[^?#]*)?/app/enrol")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _TRAILING = ".,;:!?*"  # sentence punctuation after a link is not part of it
 USER_AGENT = "PayfriendApp/1.0 (sandbox) VerifyPushSDK/2.0.0"
 
 
 def enrolment_link(text: str) -> str | None:
-    """The last enrolment link in a text: an http(s) URL whose path ends in /app/enrol/<token>."""
+    """The last enrolment link in a text: an http(s) URL whose path ends in /app/enrol, with a token fragment."""
     found = None
     for match in _URL.finditer(text or ""):
         url = match.group().rstrip(_TRAILING)
         try:
-            path = urlsplit(url).path
+            parts = urlsplit(url)
         except ValueError:
             continue
-        if _ENROL_PATH.fullmatch(path):
+        if _ENROL_PATH.fullmatch(parts.path) and _TOKEN.fullmatch(parts.fragment):
             found = url
     return found
+
+
+def split_link(link: str) -> tuple[str, str]:
+    """Where the app posts (the link without its fragment) and the token it posts."""
+    address, _, token = link.partition("#")
+    return address, token
 
 
 class PushApp:
@@ -117,10 +125,11 @@ class PushApp:
 
     def _open(self, phone: str, link: str, attempt: int) -> None:
         try:
-            answer = requests.post(link, json={}, timeout=self.timeout, allow_redirects=False,
+            address, token = split_link(link)
+            answer = requests.post(address, json={"token": token}, timeout=self.timeout, allow_redirects=False,
                                    headers={"User-Agent": USER_AGENT})
         except requests.RequestException as exc:
-            log.info("sandbox app of %s: cannot open %s: %s", phone, link, exc)
+            log.info("sandbox app of %s: cannot open %s: %s", phone, address, exc)
             self._set_status(phone, attempt, f"Could not reach Payfriend ({type(exc).__name__})")
             return
         try:

@@ -1,6 +1,6 @@
 """The sandbox person's Payfriend app enrols itself in Verify Push from Payfriend's enrolment link.
 
-A tiny stand-in for Payfriend's backend (127.0.0.1, a free port) answers `POST /app/enrol/<token>` by
+A tiny stand-in for Payfriend's backend (127.0.0.1, a free port) answers `POST /app/enrol` (`{"token"}`) by
 creating a Verify access token through the sandbox's AccessTokens API (HTTP Basic with the account's
 keys), as Payfriend does. The bot hands the link over in a Telegram message or an SMS; the person's app
 opens it, creates the push factor with the token and verifies it; a challenge on that factor then shows
@@ -46,7 +46,7 @@ class Link:
 
 @dataclass
 class FakePayfriend:
-    """Payfriend's /app/enrol/<token> endpoint, backed by the sandbox's real AccessTokens API."""
+    """Payfriend's /app/enrol endpoint, backed by the sandbox's real AccessTokens API."""
 
     sandbox: RunningSandbox
     links: dict[str, Link] = field(default_factory=dict)
@@ -60,7 +60,7 @@ class FakePayfriend:
     def link(self, identity: str = IDENTITY, friendly_name: str = "Hermione's phone") -> str:
         token = secrets.token_urlsafe(24)
         self.links[token] = Link(identity, friendly_name)
-        return f"http://127.0.0.1:{self.port}/app/enrol/{token}"
+        return f"http://127.0.0.1:{self.port}/app/enrol#{token}"
 
     def enrol(self, token: str) -> tuple[int, dict[str, Any]]:
         link = self.links.get(token)
@@ -97,8 +97,12 @@ def _serve(fake: FakePayfriend) -> Iterator[FakePayfriend]:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             fake.received.append({"path": self.path, "body": raw.decode(),
                                   "content_type": self.headers.get("Content-Type", "")})
-            match = re.fullmatch(r"/app/enrol/([A-Za-z0-9_-]+)", self.path)
-            status, body = fake.enrol(match.group(1)) if match else (404, {"error": "no such page"})
+            try:
+                token = json.loads(raw or b"{}").get("token")
+            except (ValueError, AttributeError):
+                token = None
+            found = self.path == "/app/enrol" and isinstance(token, str)
+            status, body = fake.enrol(token) if found else (404, {"error": "no such page"})
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -207,8 +211,9 @@ def test_a_bot_message_with_the_link_enrols_the_app_and_its_pushes_reach_the_pho
     bot_sends(sandbox, person, f"Tap to set up the Payfriend app: {link}. It works once.")
 
     assert wait_for_status(sandbox) == "linked"
-    assert [(r["path"], r["body"], r["content_type"]) for r in payfriend.received] == [
-        (link.split(str(payfriend.port), 1)[1], "{}", "application/json")]
+    token = link.rsplit("#", 1)[1]
+    assert [(r["path"], json.loads(r["body"]), r["content_type"]) for r in payfriend.received] == [
+        ("/app/enrol", {"token": token}, "application/json")]  # the token in the body, never in the path
     [factor] = factors(sandbox)
     assert (factor["status"], factor["factor_type"]) == ("verified", "push")
     assert factor["friendly_name"] == "Hermione's phone"
@@ -254,20 +259,20 @@ def test_only_enrolment_links_are_opened(sandbox, payfriend):
     person = add_person(sandbox)
     control(sandbox, "POST", "/telegram/limits", json={"per_chat_per_second": None, "global_per_second": None})
     good = payfriend.link()
-    token = good.rsplit("/", 1)[1]
+    token = good.rsplit("#", 1)[1]
     base = f"http://127.0.0.1:{payfriend.port}"
-    for text in (f"{base}/app/enrol/short", f"{base}/app/enrol/{'x' * 129}", f"{base}/app/other/{token}",
-                 f"127.0.0.1:{payfriend.port}/app/enrol/{token}", f"ftp://127.0.0.1/app/enrol/{token}",
-                 f"{base}/app/enrol/{token}/more", "Pay Neville $20?"):
+    for text in (f"{base}/app/enrol#short", f"{base}/app/enrol#{'x' * 129}", f"{base}/app/other#{token}",
+                 f"127.0.0.1:{payfriend.port}/app/enrol#{token}", f"ftp://127.0.0.1/app/enrol#{token}",
+                 f"{base}/app/enrol/more#{token}", f"{base}/app/enrol/{token}", "Pay Neville $20?"):
         bot_sends(sandbox, person, text)
         sms_from_payfriend(sandbox, PHONE, text)
     assert sandbox.world.people[PHONE].app_link is None
     assert person_json(sandbox)["app_last_link_status"] is None
 
     assert enrolment_link(f"Open ({good}), then come back.") == good
-    assert enrolment_link(f"first {base}/app/enrol/{'a' * 16} then {good}!") == good
-    assert enrolment_link(f"HTTPS://payfriend.example/app/enrol/{token}?ref=sms") == \
-        f"HTTPS://payfriend.example/app/enrol/{token}?ref=sms"
+    assert enrolment_link(f"first {base}/app/enrol#{'a' * 16} then {good}!") == good
+    assert enrolment_link(f"HTTPS://payfriend.example/app/enrol?ref=sms#{token}") == \
+        f"HTTPS://payfriend.example/app/enrol?ref=sms#{token}"
     bot_sends(sandbox, person, f'<b>Set up</b> <a href="{good}">the app</a>', parse_mode="HTML")
     assert wait_for_status(sandbox) == "linked"
     assert sandbox.world.people[PHONE].app_link == good
@@ -310,7 +315,7 @@ def test_removing_the_app_drops_its_factors_and_pushes_and_installing_it_opens_t
     answer = switch(sandbox, True)
     assert answer["installed"] is True and answer["last_link_status"] in ("linking", "linked")
     assert wait_for_status(sandbox) == "linked"
-    assert payfriend.received[-1]["path"] == later.split(str(payfriend.port), 1)[1]
+    assert json.loads(payfriend.received[-1]["body"]) == {"token": later.rsplit("#", 1)[1]}
     [back] = factors(sandbox)
     assert back["friendly_name"] == "Reinstalled" and back["status"] == "verified"
     assert challenge(sandbox, back["sid"]).status_code == 201 and len(pending(sandbox)) == 1
@@ -393,7 +398,7 @@ def test_payfriend_refusing_or_unreachable_shows_on_the_phone(sandbox, payfriend
     assert len(factors(sandbox)) == 1  # the working factor is untouched
 
     with socket_closed() as port:
-        bot_sends(sandbox, person, f"Set up: http://127.0.0.1:{port}/app/enrol/{'a' * 32}")
+        bot_sends(sandbox, person, f"Set up: http://127.0.0.1:{port}/app/enrol#{'a' * 32}")
         status = wait_for_status(sandbox, not_=(None, "linking", "This set-up link was already used"))
     assert status.startswith("Could not reach Payfriend")
 

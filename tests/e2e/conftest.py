@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
-import requests
 
 from bot import runtime
 from bot.runtime import Process
@@ -68,16 +67,6 @@ def payfriend(start_payfriend) -> Process:
     return start_payfriend()
 
 
-def install_verify_app(container: Process, sandbox_url: str, phone: Phone) -> None:
-    """The person installs the authenticator app: a Verify Push factor for their entity."""
-    with container.services.uow() as uow:
-        user = uow.users.by_phone(phone.phone)
-    assert user is not None and user.authenticator_id
-    response = requests.post(sandbox_url + "/twilio/_sandbox/push-factor",
-                             json={"phone": phone.phone, "identity": user.authenticator_id}, timeout=5)
-    response.raise_for_status()
-
-
 @pytest.fixture
 def new_person(sandbox, request) -> Callable[..., Phone]:
     """Make a person on the test's channel; call .register() to sign them up."""
@@ -85,10 +74,8 @@ def new_person(sandbox, request) -> Callable[..., Phone]:
                               else ("telegram", "authy"))
 
     def make(name: str, container: Process | None = None) -> Phone:
-        hook = None
-        if authenticator == "verify":
-            running = container or request.getfixturevalue("payfriend")
-            hook = lambda phone: install_verify_app(running, sandbox.url, phone)  # noqa: E731
+        # With Verify the person's app sets itself up from the bot's link, as it would on a real phone.
+        hook = Phone.wait_app_linked if authenticator == "verify" else None
         return Phone(sandbox.url, f"+1500555{next(_numbers):04d}", name, channel, on_registered=hook)
 
     return make

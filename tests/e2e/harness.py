@@ -64,6 +64,19 @@ class Phone:
         else:
             self._post("/api/telegram/press", phone=self.phone, button=button)
 
+    def installs_app(self, installed: bool = True) -> dict[str, Any]:
+        """Flip the "authenticator app installed" switch of the phone page (on for every new person)."""
+        return self._post("/api/verify/app", phone=self.phone, installed=installed)
+
+    def app_status(self) -> str | None:
+        """What the phone's Payfriend app says about its set-up: linked, linking, an error, or None."""
+        return self._get("/api/verify/app")["last_link_status"]
+
+    def wait_app_linked(self, timeout: float = 10) -> None:
+        """Wait until the app set itself up from the link the bot sent (Verify only)."""
+        wait_for(lambda: self.app_status() == "linked", timeout, f"{self.name}'s app to link; it says "
+                 f"{self.app_status()!r}")
+
     def shares_contact(self) -> None:
         """Share their own phone number with the bot."""
         self._post("/api/telegram/share-contact", phone=self.phone)

@@ -68,13 +68,14 @@ def test_a_verify_service_without_psd2_is_refused_at_start(sandbox, start_payfri
 
 def test_without_the_push_app_the_code_comes_at_once(sandbox, start_payfriend):
     start_payfriend(authenticator="verify", fallback_seconds=600)
-    luna = Phone(sandbox.url, "+15005550304", "Luna", "telegram")  # registers, never installs the app
+    luna = Phone(sandbox.url, "+15005550304", "Luna", "telegram")
+    luna.installs_app(False)  # she never installs the app: its set-up link goes unused
     luna.register()
     seen = len(luna.sms())
     luna.says("send $20 to Neville")
     luna.wait_chat("Send \\$20.00 to Neville")
     luna.presses("Confirm")
-    luna.wait_chat("couldn't reach your authenticator app, so we texted a code")
+    luna.wait_chat("You have no authenticator app set up yet, so we texted a code")
     luna.says(luna.wait_code(after=seen))
     luna.wait_chat("Sent: \\$20.00 to Neville \u2713")
 

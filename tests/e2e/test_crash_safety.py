@@ -9,10 +9,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
 
 import pytest
-import requests
 
 from tests.e2e.harness import Phone, wait_for
 
@@ -34,23 +32,6 @@ def start_process(database_url: str, sandbox_url: str, log: Path, authenticator:
     return process
 
 
-def install_app_from_the_database(database_url: str, sandbox_url: str) -> Callable[[Phone], None]:
-    """The person installs the Verify Push app, for the entity Payfriend stored for them."""
-    from models.engine import make_engine
-    from models.uow import SqlUnitOfWorkFactory
-
-    def install(phone: Phone) -> None:
-        engine = make_engine(database_url)
-        try:
-            with SqlUnitOfWorkFactory(engine)() as uow:
-                identity = uow.users.by_phone(phone.phone).authenticator_id
-        finally:
-            engine.dispose()
-        requests.post(sandbox_url + "/twilio/_sandbox/push-factor", json={"phone": phone.phone, "identity": identity},
-                      timeout=5).raise_for_status()
-    return install
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("channel, authenticator", [("telegram", "authy"), ("sms", "verify")])
 def test_sigkill_with_payments_pending_then_restart(sandbox, database_url, tmp_path, channel, authenticator):
@@ -59,7 +40,7 @@ def test_sigkill_with_payments_pending_then_restart(sandbox, database_url, tmp_p
     upgrade(database_url)
     log = tmp_path / "payfriend.log"
     process = start_process(database_url, sandbox.url, log, authenticator)
-    hook = install_app_from_the_database(database_url, sandbox.url) if authenticator == "verify" else None
+    hook = Phone.wait_app_linked if authenticator == "verify" else None  # the app sets itself up from the link
     people = [Phone(sandbox.url, f"+1500556{n:04d}", name, channel, on_registered=hook) for n, name in
               enumerate(("Hermione", "Ron", "Ginny"), start=20)]
     try:

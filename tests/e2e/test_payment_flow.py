@@ -14,8 +14,10 @@ APP = {"authy": "Authy", "verify": "Payfriend"}
 
 def test_approve(flavour, hermione: Phone):
     approval = hermione.start_payment("send $20 to Neville for lunch")
+    word = approval["details"].pop("Match word")
     assert approval["details"] == {"Sending to": "Neville", "Amount": "$20.00", "Note": "lunch"}
     assert approval["hidden_details"]["payment_id"].startswith("pay_")
+    hermione.wait_chat(f"It shows the word [\u201c\"]{word}[\u201d\"]\\.")  # the push and the chat: one word
     if flavour[1] == "authy":  # the logo is served by Payfriend itself
         (logo,) = approval["logos"]
         assert requests.get(logo["url"], timeout=5).headers["Content-Type"] == "image/png"
@@ -163,7 +165,8 @@ def test_fallback_after_the_real_15_second_default(start_payfriend, new_person):
     neville.register()
     neville.start_payment("send $20 to Hermione")
     confirmed_at = time.monotonic()
-    neville.wait_chat("in your Authy app. No decision within 15 seconds and we'll text you a code instead.")
+    neville.wait_chat(r"in your Authy app\. It shows the word \S+\. No decision within 15 seconds and we'll text "
+                      r"you a code instead\.")
     seen = len(neville.sms())
     wait_for(lambda: len(neville.sms()) > seen, timeout=25, what="the fallback SMS")
     waited = time.monotonic() - confirmed_at

@@ -73,20 +73,6 @@ class PayfriendProcess:
         self.stop(sig)
         self.start()
 
-    def install_push_app(self, phone: Phone) -> None:
-        """The person installs the Verify Push app, for the entity Payfriend stored for them."""
-        from models.engine import make_engine
-        from models.uow import SqlUnitOfWorkFactory
-
-        engine = make_engine(self.database_url)
-        try:
-            with SqlUnitOfWorkFactory(engine)() as uow:
-                identity = uow.users.by_phone(phone.phone).authenticator_id
-        finally:
-            engine.dispose()
-        requests.post(self.sandbox_url + "/twilio/_sandbox/push-factor",
-                      json={"phone": phone.phone, "identity": identity}, timeout=5).raise_for_status()
-
 
 @pytest.fixture
 def start_payfriend(tmp_path):
@@ -106,7 +92,7 @@ def start_payfriend(tmp_path):
 
 def person_on(payfriend: PayfriendProcess, channel: str, authenticator: str) -> Phone:
     """A registered person on this channel (with the push app, on Verify)."""
-    hook = payfriend.install_push_app if authenticator == "verify" else None
+    hook = Phone.wait_app_linked if authenticator == "verify" else None  # the app sets itself up from the link
     person = Phone(payfriend.sandbox_url, "+15005557001", "Hermione", channel, on_registered=hook)
     person.register()
     return person
