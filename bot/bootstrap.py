@@ -50,6 +50,7 @@ class Keys:
     verify_service_sid: str | None
     secret_key: str
     sandbox_url: str | None = None
+    verify_phone_service_sid: str | None = None  # a plain Verify service: sign-up codes name no payment
 
 
 @dataclass
@@ -150,14 +151,14 @@ def resolve_keys(settings: Settings, sandbox_url: str | None) -> Keys:
         k = SandboxKeys()
         secret = settings.secret_key.get_secret_value() if settings.secret_key else SANDBOX_SECRET_KEY
         return Keys(k.telegram_token, k.authy_api_key, k.twilio_account_sid, k.twilio_auth_token,
-                    k.twilio_phone_number, k.verify_service_sid, secret, sandbox_url)
+                    k.twilio_phone_number, k.verify_service_sid, secret, sandbox_url, k.verify_phone_service_sid)
 
     def reveal(value: Any) -> str | None:
         return value.get_secret_value() if value is not None else None
 
     return Keys(reveal(settings.telegram_bot_token), reveal(settings.authy_api_key), settings.twilio_account_sid,
                 reveal(settings.twilio_auth_token), settings.twilio_phone_number, settings.twilio_verify_service_sid,
-                reveal(settings.secret_key) or "", None)
+                reveal(settings.secret_key) or "", None, settings.twilio_verify_phone_service_sid)
 
 
 def build_authenticator(settings: Settings, keys: Keys) -> Authenticator:
@@ -172,7 +173,10 @@ def build_authenticator(settings: Settings, keys: Keys) -> Authenticator:
                                "TWILIO_VERIFY_SERVICE_SID")
         client = make_twilio_client(keys.twilio_account_sid, keys.twilio_auth_token, base_url=keys.sandbox_url,
                                     timeout=timeout)
-        return VerifyAuthenticator(client, keys.verify_service_sid)
+        if keys.verify_phone_service_sid is None:
+            log.warning("TWILIO_VERIFY_PHONE_SERVICE_SID is not set: sign-up codes come from the PSD2 service "
+                        "and read like a payment of 0")
+        return VerifyAuthenticator(client, keys.verify_service_sid, phone_service_sid=keys.verify_phone_service_sid)
     from bot.adapters.authy import AuthyAuthenticator
 
     api_uri = keys.sandbox_url + "/authy" if keys.sandbox_url else "https://api.authy.com"
@@ -224,6 +228,8 @@ def build(settings: Settings, *, sandbox_url: str | None = None, **overrides: An
         low_value_exemption=settings.sca_low_value_exemption,
         rates_to_eur=settings.rates_to_eur(),
         call_timeout_seconds=settings.http_timeout_seconds,
+        push_limit=settings.push_limit,
+        push_window_seconds=settings.push_limit_minutes * 60,
     )
     services = Services(uow=uow_factory, authenticator=authenticator, clock=overrides.get("clock") or UtcClock(), config=config,
                         parse=parse_text, format_money=format_money, normalize_phone=normalize_phone,

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     port: int = Field(5000, ge=0, le=65535, description="a TCP port, 0-65535 (0: any free port)")
     fallback_seconds: float = Field(15, gt=0, le=3600, description="seconds > 0 and <= 3600")
     payment_expiry_seconds: float = Field(1200, gt=0, le=86400, description="seconds > 0 and <= 86400")
+    push_limit: int = Field(3, ge=1, le=100, description="a whole number from 1 to 100")
+    push_limit_minutes: float = Field(10, gt=0, le=1440, description="minutes > 0 and <= 1440")
     telegram_bot_token: SecretStr | None = None
     telegram_mode: Literal["polling", "webhook"] = Field("polling", description="polling or webhook")
     telegram_webhook_secret: SecretStr | None = None
@@ -34,6 +36,8 @@ class Settings(BaseSettings):
                                             description="an E.164 number such as +15005550006")
     twilio_verify_service_sid: str | None = Field(None, pattern=r"^VA[0-9a-fA-F]{32}$",
                                                   description="VA followed by 32 hex digits")
+    twilio_verify_phone_service_sid: str | None = Field(None, pattern=r"^VA[0-9a-fA-F]{32}$",
+                                                        description="VA followed by 32 hex digits")
     authenticator: Literal["authy", "verify"] = Field("authy", description="authy or verify")
     public_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
                                    description="the https:// address the services call back")

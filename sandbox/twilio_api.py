@@ -116,10 +116,17 @@ class TwilioSandbox:
                 store.clear()
             self.opted_out.clear()
             self.requests.clear()
-            now = self.now()
-            self.services[self.keys.verify_service_sid] = {
-                "sid": self.keys.verify_service_sid, "friendly_name": "Payfriend", "code_length": 6,
-                "psd2_enabled": None, "created": now, "updated": now}
+            self._account_services()
+
+    def _account_services(self) -> None:
+        """The account's two Verify services: payments (PSD2 as configured) and phone checks (plain)."""
+        now = self.now()
+        self.services.setdefault(self.keys.verify_service_sid, {
+            "sid": self.keys.verify_service_sid, "friendly_name": "Payfriend", "code_length": 6,
+            "psd2_enabled": None, "created": now, "updated": now})
+        self.services.setdefault(self.keys.verify_phone_service_sid, {
+            "sid": self.keys.verify_phone_service_sid, "friendly_name": "Payfriend", "code_length": 6,
+            "psd2_enabled": False, "created": now, "updated": now})
 
     def snapshot(self) -> dict[str, Any]:
         """Messages, opt-outs, Verify resources and the knobs as plain JSON data (not the request log)."""
@@ -144,6 +151,7 @@ class TwilioSandbox:
             self.verifications, self.entities, self.factors = data["verifications"], entities, data["factors"]
             self.challenges, self.webhooks = data["challenges"], data["webhooks"]
             self.access_tokens = data.get("access_tokens", {})  # absent from files written before them
+            self._account_services()  # files written before the phone-check service lack it
 
     def psd2(self, service: dict[str, Any]) -> bool:
         """Whether a service runs in PSD2 mode (the account's service follows the config)."""

@@ -311,3 +311,4 @@ class Keys:
     twilio_auth_token: str = "sandbox-twilio-auth-token"
     twilio_phone_number: str = "+15005550006"
     verify_service_sid: str = "VA" + "0" * 31 + "1"
+    verify_phone_service_sid: str = "VA" + "0" * 31 + "2"  # a plain (non-PSD2) service for phone checks

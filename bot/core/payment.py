@@ -56,6 +56,15 @@ class Event(StrEnum):
     FAIL = "fail"
 
 
+class FallbackReason(StrEnum):
+    """Why a payment's approval moved from the push to an SMS code."""
+
+    TIMEOUT = "timeout"  # no decision within the fallback time
+    UNREACHABLE = "unreachable"  # the push could not be sent
+    NO_APP = "no_app"  # the person has no authenticator app set up
+    PUSH_LIMIT = "push_limit"  # too many of their pushes went unanswered lately (push bombing)
+
+
 FINAL_STATES = frozenset(s for s in State if s is not State.PENDING)
 
 _P, _C, _U, _K = State.PENDING, Step.CONFIRMATION, Step.PUSH, Step.CODE
@@ -126,3 +135,20 @@ def fingerprint(terms: Terms, key: bytes) -> str:
 def fingerprint_matches(terms: Terms, key: bytes, expected: str) -> bool:
     """Constant-time check that the terms still match the fingerprint taken at creation."""
     return hmac.compare_digest(fingerprint(terms, key), expected)
+
+
+# Short, distinct words a push and the chat both show, so the person can tell the push is theirs.
+MATCH_WORDS = (
+    "acorn", "amber", "anchor", "apple", "badger", "bamboo", "banjo", "beacon", "birch", "bison", "cactus",
+    "canoe", "cedar", "cherry", "clover", "cobalt", "comet", "coral", "cricket", "daisy", "dolphin", "ember",
+    "falcon", "fern", "fig", "galaxy", "garnet", "ginger", "glacier", "harbor", "hazel", "heron", "iris",
+    "ivory", "jasper", "kettle", "kiwi", "lagoon", "lantern", "lemon", "lilac", "lotus", "maple", "meadow",
+    "mango", "marble", "nectar", "nutmeg", "oak", "olive", "orchid", "otter", "pebble", "pepper", "pine",
+    "plum", "quartz", "raven", "river", "saffron", "sparrow", "tulip", "walnut", "willow",
+)
+
+
+def match_word(key: bytes, payment_id: str) -> str:
+    """The payment's match word: keyed, so it cannot be guessed from the payment id."""
+    digest = hmac.new(key, f"match:{payment_id}".encode(), hashlib.sha256).digest()
+    return MATCH_WORDS[int.from_bytes(digest[:4], "big") % len(MATCH_WORDS)]

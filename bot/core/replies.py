@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.entities import Payment
-from bot.core.payment import State
+from bot.core.payment import FallbackReason, State
 from bot.core.text import truncate
 
 EXAMPLE = "send $20 to Neville"
@@ -152,22 +152,27 @@ def one_open_payment(amount_text: str, payee: str, sms: bool = False, same_payee
     return f"You already have a payment of {amount_text} to {payee} waiting. Finish it or {how}."
 
 
-def approve_in_app(authenticator: str, amount_text: str, payee: str, fallback_seconds: float) -> str:
-    """The push went out."""
-    return (f"Approve {amount_text} to {payee} in your {authenticator} app. "
+def approve_in_app(authenticator: str, amount_text: str, payee: str, fallback_seconds: float,
+                   match_word: str | None = None) -> str:
+    """The push went out (with the word the push shows too, so the person can tell it is this one)."""
+    match = f" It shows the word \u201c{match_word}\u201d." if match_word else ""
+    return (f"Approve {amount_text} to {payee} in your {authenticator} app.{match} "
             f"No decision within {fallback_seconds:g} seconds and we'll text you a code instead.")
 
 
-def code_sent(amount_text: str, payee: str, masked_phone: str, push_failed: bool, sms: bool = False,
-              no_app: bool = False) -> str:
-    """The SMS fallback code went out."""
-    if no_app:
-        why = "You have no authenticator app set up yet"
-    else:
-        why = "We couldn't reach your authenticator app" if push_failed else "No answer from your app yet"
-    text = (f"{why}, so we texted a code to {masked_phone} for {amount_text} to {payee}. "
+def code_sent(amount_text: str, payee: str, masked_phone: str, why: FallbackReason, sms: bool = False,
+              push_limit: tuple[int, int] = (3, 10)) -> str:
+    """The SMS fallback code went out; says why the push did not do (push_limit: pushes, minutes)."""
+    reasons = {
+        FallbackReason.TIMEOUT: "No answer from your app yet, so",
+        FallbackReason.UNREACHABLE: "We couldn't reach your authenticator app, so",
+        FallbackReason.NO_APP: "You have no authenticator app set up yet, so",
+        FallbackReason.PUSH_LIMIT: (f"{push_limit[0]} approval requests to your app went unanswered in the last "
+                                    f"{push_limit[1]} minutes, so instead of another one"),
+    }
+    text = (f"{reasons[why]} we texted a code to {masked_phone} for {amount_text} to {payee}. "
             f"{_answer_with_code(sms)} to approve.")
-    if no_app:
+    if why is FallbackReason.NO_APP:
         text += " Reply APP for a link that sets it up." if sms else " Send 'app' for a link that sets it up."
     return text
 

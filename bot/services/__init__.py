@@ -38,9 +38,9 @@ class Services(Context):
         """The person's app opened its set-up link: the enrolment token, once, while the link is live."""
         return app_link.redeem_app_link(self, token)
 
-    def run_fallback(self, payment_id: str, push_failed: bool = False) -> bool:
+    def run_fallback(self, payment_id: str) -> bool:
         """Claim a payment whose push got no decision in time, and queue its SMS code."""
-        return deadlines.run_fallback(self, payment_id, push_failed)
+        return deadlines.run_fallback(self, payment_id)
 
     def run_expiry(self, payment_id: str) -> bool:
         """Expire a payment past its deadline (after one look at its push)."""

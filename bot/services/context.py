@@ -35,6 +35,8 @@ class ServiceConfig:
     max_code_attempts: int = 5
     logo_url: str | None = None
     call_timeout_seconds: float = 5.0  # one outside call's deadline: sizes the job leases
+    push_limit: int = 3  # unanswered pushes per person within push_window_seconds; past it, codes only
+    push_window_seconds: float = 600.0
 
 
 @dataclass(frozen=True, slots=True)

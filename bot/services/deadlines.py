@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from bot.core import replies
 from bot.core.jobs import Job, JobKind, lease_seconds
-from bot.core.payment import Event, State, Step, next_position
+from bot.core.payment import Event, FallbackReason, State, Step, next_position
 from bot.ports import AuthenticatorUnavailable
 from bot.services.authorization import record_decision
 from bot.services.context import Context, mask_phone, reaches_by_sms
@@ -24,20 +24,20 @@ log = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
 
 
-def run_fallback(ctx: Context, payment_id: str, push_failed: bool = False, job: Job | None = None,
-                 no_app: bool = False) -> bool:
-    """Claim a payment whose push got no decision in time (or could not go out), and have its code texted."""
+def run_fallback(ctx: Context, payment_id: str, why: FallbackReason = FallbackReason.TIMEOUT,
+                 job: Job | None = None) -> bool:
+    """Claim a payment whose push got no decision in time (or did not go out: `why`), and have its code texted."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
         payment = uow.payments.get(payment_id)
         if payment is None or payment.state is not State.PENDING or payment.step is not Step.PUSH:
             return False
-        if not push_failed and (payment.fallback_at is None or payment.fallback_at > now):
+        if why is FallbackReason.TIMEOUT and (payment.fallback_at is None or payment.fallback_at > now):
             return False
         state, step = next_position(payment.state, payment.step, Event.FALL_BACK)
         if not uow.payments.transition(payment.id, payment.state, payment.step, state, step, code_sent_at=now):
             return False
-        ctx.enqueue(uow, JobKind.SEND_CODE, payment_id=payment.id, push_failed=push_failed, no_app=no_app)
+        ctx.enqueue(uow, JobKind.SEND_CODE, payment_id=payment.id, why=why.value)
         ctx.done(uow, job)
         uow.commit()
     ctx.wake()
@@ -72,12 +72,19 @@ def send_code(ctx: Context, job: Job) -> None:
         if current is not None and current.state is State.PENDING:
             sms = reaches_by_sms(user, payment.channel)
             text = replies.code_sent(ctx.amount(payment, user), payment.payee, mask_phone(user.phone),
-                                     bool(job.payload.get("push_failed")), sms=sms,
-                                     no_app=bool(job.payload.get("no_app")))
+                                     _reason(job.payload), sms=sms,
+                                     push_limit=(ctx.config.push_limit, round(ctx.config.push_window_seconds / 60)))
             notify(ctx, uow, user, payment.channel, text)
         ctx.done(uow, job)
         uow.commit()
     ctx.wake()
+
+
+def _reason(payload: dict) -> FallbackReason:
+    """Why a send-code job texts its code (jobs written before reasons had names say push_failed)."""
+    if "why" in payload:
+        return FallbackReason(payload["why"])
+    return FallbackReason.UNREACHABLE if payload.get("push_failed") else FallbackReason.TIMEOUT
 
 
 def run_expiry(ctx: Context, payment_id: str) -> bool:
@@ -128,7 +135,7 @@ def claim_fallbacks(ctx: Context, limit: int = SWEEP_LIMIT) -> int:
     with ctx.uow() as uow:
         claimed = uow.payments.claim_due_fallbacks(ctx.clock.now(), limit)
         for payment_id in claimed:
-            ctx.enqueue(uow, JobKind.SEND_CODE, payment_id=payment_id, push_failed=False)
+            ctx.enqueue(uow, JobKind.SEND_CODE, payment_id=payment_id, why=FallbackReason.TIMEOUT.value)
         uow.commit()
     if claimed:
         ctx.wake()

@@ -10,7 +10,9 @@ from bot.core import replies
 from bot.core.commands import Send
 from bot.core.entities import Button, Channel, InboundMessage, Payment, User
 from bot.core.jobs import Job, JobKind
-from bot.core.payment import Event, State, Step, fingerprint, fingerprint_matches, next_position
+from bot.core.payment import (
+    Event, FallbackReason, State, Step, fingerprint, fingerprint_matches, match_word, next_position,
+)
 from bot.core.sca import Decision, after_exemption, decide
 from bot.core.text import same_payee
 from bot.ports import AuthenticatorUnavailable, NoAuthenticatorApp, PushRequest, UnitOfWork
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 # How many payments a list shows: `status` below the waiting one, `history` per page (SMS: two segments).
 STATUS_RECENT = {Channel.TELEGRAM: 3, Channel.SMS: 2}
 HISTORY_PAGE = {Channel.TELEGRAM: 10, Channel.SMS: 3}
+PUSH_LOOKBACK = 20  # recent payments read to count unanswered pushes (one is open at a time)
 LIST_DATE = "%b %d"  # 'Jan 05' (UTC): short, so that a line fits a phone's width
 
 
@@ -154,10 +157,16 @@ def send_push(ctx: Context, job: Job) -> None:
     if (payment is None or user is None or payment.step is not Step.PUSH or user.authenticator_id is None
             or payment.push_request_id is not None):
         return
+    if _unanswered_pushes(ctx, payment) >= ctx.config.push_limit:
+        log.info("payment %s: too many unanswered pushes lately; an SMS code instead", payment.id)
+        run_fallback(ctx, payment.id, FallbackReason.PUSH_LIMIT, job=job)
+        return
     amount_text = ctx.amount(payment, user)
+    word = match_word(ctx.config.fingerprint_key, payment.id)
     details = {"Sending to": payment.payee, "Amount": amount_text}
     if payment.note:
         details["Note"] = payment.note
+    details["Match word"] = word
     request = PushRequest(
         payment_id=payment.id,
         message=f"Send {replies.payment_summary(payment, amount_text)}"[:200],
@@ -173,11 +182,11 @@ def send_push(ctx: Context, job: Job) -> None:
         request_id = ctx.authenticator.send_push(user.authenticator_id, request)
     except NoAuthenticatorApp:
         log.info("payment %s: no authenticator app set up; falling back to an SMS code", payment.id)
-        run_fallback(ctx, payment.id, push_failed=True, job=job, no_app=True)
+        run_fallback(ctx, payment.id, FallbackReason.NO_APP, job=job)
         return
     except AuthenticatorUnavailable:
         log.warning("push for payment %s failed; falling back to an SMS code", payment.id)
-        run_fallback(ctx, payment.id, push_failed=True, job=job)
+        run_fallback(ctx, payment.id, FallbackReason.UNREACHABLE, job=job)
         return
     with ctx.uow() as uow:
         # Stored in step CODE too: the push stays valid after the fallback, and may still win. Only
@@ -186,8 +195,17 @@ def send_push(ctx: Context, job: Job) -> None:
         current = uow.payments.get(payment.id) if stored else None
         if current is not None and current.step is Step.PUSH:
             text = replies.approve_in_app(ctx.config.authenticator_label, amount_text, payment.payee,
-                                          ctx.config.fallback_seconds)
+                                          ctx.config.fallback_seconds, word)
             notify(ctx, uow, user, payment.channel, text)
         ctx.done(uow, job)
         uow.commit()
     ctx.wake()
+
+
+def _unanswered_pushes(ctx: Context, payment: Payment) -> int:
+    """How many of the payer's other pushes from the last window got no decision in the app (push bombing)."""
+    since = ctx.clock.now() - timedelta(seconds=ctx.config.push_window_seconds)
+    with ctx.uow() as uow:
+        recent = uow.payments.for_payer(payment.payer_id, PUSH_LOOKBACK)
+    return sum(1 for p in recent if p.id != payment.id and p.push_request_id is not None
+               and p.created_at >= since and p.decided_by != "push")

@@ -81,5 +81,10 @@ class Person:
     def payment(self):
         return next(p for p in self.world.store.payments.values() if p.payer_id == self.user_record().id)
 
+    def payment_for(self, dollars: int):
+        """The person's payment of this many dollars."""
+        return next(p for p in self.world.store.payments.values()
+                    if p.payer_id == self.user_record().id and p.amount.minor == dollars * 100)
+
     def user_record(self):
         return next(u for u in self.world.store.users.values() if u.telegram_user_id == self.user_id)

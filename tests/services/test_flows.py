@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.entities import Channel, InboundMessage, Registration
-from bot.core.payment import State, Step
+from bot.core.payment import State, Step, match_word
 from bot.jobs import drain
 from bot.ports import DeliveryError
 from tests.services.conftest import Person
@@ -86,11 +86,12 @@ def test_confirm_sends_a_push_with_payee_amount_and_hidden_payment_id(world):
     person = confirmed(world)
     payment = person.payment()
     (auth_id, request), = world.auth.called("send_push")
-    assert request.details == {"Sending to": "Neville", "Amount": "$20.00"}
+    word = match_word(b"k" * 32, payment.id)
+    assert request.details == {"Sending to": "Neville", "Amount": "$20.00", "Match word": word}
     assert request.hidden["payment_id"] == payment.id
     assert payment.step is Step.PUSH and payment.push_request_id
     assert payment.fallback_at == world.clock.now().replace() + __import__("datetime").timedelta(seconds=15)
-    assert "Approve $20.00 to Neville in your Authy app" in person.last()
+    assert person.last().startswith(f"Approve $20.00 to Neville in your Authy app. It shows the word \u201c{word}\u201d.")
     assert ("fallback", payment.id, payment.fallback_at) in world.timers.scheduled
 
 
@@ -391,7 +392,8 @@ def test_the_same_payee_in_another_case_is_the_same_payee(world):
 def test_the_note_shows_in_the_push_details_and_the_lists(world):
     person = confirmed(world, "send $20 to Neville for pizza")
     (_, request), = world.auth.called("send_push")
-    assert request.details == {"Sending to": "Neville", "Amount": "$20.00", "Note": "pizza"}
+    assert request.details == {"Sending to": "Neville", "Amount": "$20.00", "Note": "pizza",
+                               "Match word": match_word(b"k" * 32, person.payment().id)}
     assert request.message == 'Send $20.00 to Neville for "pizza"'
     person.says("status")
     assert person.last() == 'Waiting for you: $20.00 to Neville for "pizza"'

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.core import replies
+from bot.core.payment import FallbackReason
 from bot.core.entities import Channel, Payment
 from bot.core.money import Money
 from bot.core.payment import State
@@ -40,7 +41,7 @@ def test_each_outcome_says_sent_or_not_and_one_reason(state):
 def test_replies_say_code_never_token():
     texts = [replies.HELP, replies.SMS_HELP, replies.welcome_sms(), replies.phone_code_sent("x"),
              replies.phone_code_wrong(), replies.finish_registration("phone_code"), replies.code_wrong(1),
-             replies.code_sent("$1.00", "Ana", "x", push_failed=True), replies.waiting_for_app("Authy"),
+             replies.code_sent("$1.00", "Ana", "x", FallbackReason.UNREACHABLE), replies.waiting_for_app("Authy"),
              replies.no_code_expected(), replies.code_sms_heading("$1.00", "Ana"),
              replies.approve_in_app("Authy", "$1.00", "Ana", 15)]
     assert all("token" not in t.casefold() for t in texts)

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.core import replies
+from bot.core.payment import FallbackReason
 from bot.core.entities import Channel, Payment
 from bot.core.money import Money
 from bot.core.payment import State
@@ -53,8 +54,10 @@ def _sms_texts() -> list[str]:
              replies.one_open_payment("$20.00", "Neville Longbottom", sms=True),
              replies.one_open_payment("$20.00", "Neville Longbottom", sms=True, same_payee=True),
              replies.approve_in_app("Twilio Verify", "$20.00", "Neville Longbottom", 15),
-             replies.code_sent("$20.00", "Neville Longbottom", "+1********06", push_failed=True, sms=True),
-             replies.code_sent("$20.00", "Neville Longbottom", "+1********06", push_failed=False, sms=True),
+             replies.code_sent("$20.00", "Neville Longbottom", "+1********06", FallbackReason.UNREACHABLE, sms=True),
+             replies.code_sent("$20.00", "Neville Longbottom", "+1********06", FallbackReason.TIMEOUT, sms=True),
+             replies.code_sent("$20.00", "Neville Longbottom", "+1********06", FallbackReason.NO_APP, sms=True),
+             replies.code_sent("$20.00", "Neville Longbottom", "+1********06", FallbackReason.PUSH_LIMIT, sms=True),
              replies.code_wrong(4), replies.sms_resubscribed(), replies.service_unavailable(),
              replies.code_sms_heading("$1,000.00", "Neville Longbottom"),
              replies.status(None, []), replies.status("$20.00 to Neville Longbottom", []),
@@ -81,9 +84,9 @@ def test_telegram_replies_say_type_where_sms_says_reply():
     assert replies.phone_code_sent("+1********06") == "We sent a code by SMS to +1********06. Type the code here."
     assert replies.phone_code_sent("+1********06", sms=True) == (
         "We sent a code by SMS to +1********06. Reply with the code.")
-    assert replies.code_sent("$20.00", "Neville", "+1********06", push_failed=False).endswith(
+    assert replies.code_sent("$20.00", "Neville", "+1********06", FallbackReason.TIMEOUT).endswith(
         "Type the code here to approve.")
-    assert replies.code_sent("$20.00", "Neville", "+1********06", push_failed=False, sms=True).endswith(
+    assert replies.code_sent("$20.00", "Neville", "+1********06", FallbackReason.TIMEOUT, sms=True).endswith(
         "Reply with the code to approve.")
     assert "send /start" in replies.phone_code_wrong() and "reply START" in replies.phone_code_wrong(sms=True)
 

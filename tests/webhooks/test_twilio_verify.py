@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -181,3 +182,12 @@ def test_a_signed_event_with_a_malformed_challenge_sid_is_answered_not_a_server_
 
     assert (response.status_code, response.get_json()) == (200, {"result": "unknown"})
     assert still_waiting(app, payment)
+
+
+def test_the_sign_up_code_comes_from_the_plain_service_and_names_no_amount_or_payee(app: WebApp) -> None:
+    phone = "+15005550777"
+    app.sandbox.world.add_person(phone, "Luna")
+    app.container.authenticator.start_phone_verification(phone)
+    (body,) = app.texts_to(phone)
+    assert re.fullmatch(r"Your Payfriend verification code is: \d{6}\.", body)
+    assert "approve" not in body and "$" not in body
