@@ -93,6 +93,18 @@ def create_blueprint(world: World) -> Blueprint:
     def telegram_share_contact():
         return jsonify(tg.person_shares_contact(world, _field(_body(), "phone"))), 201
 
+    @bp.post("/telegram/change-number")
+    def telegram_change_number():
+        body = _body()
+        phone, new_phone = _field(body, "phone"), _field(body, "new_phone")
+        if not new_phone.startswith("+") or not new_phone[1:].isdigit():
+            raise ControlError(400, "'new_phone' must be E.164, like +447700900123")
+        try:
+            holder = world.change_telegram_number(phone, new_phone)
+        except KeyError:
+            raise ControlError(404, f"no person with phone {phone}") from None
+        return jsonify(holder.as_json())
+
     @bp.post("/telegram/block")
     def telegram_block():
         return jsonify(tg.person_blocks(world, _field(_body(), "phone")).as_json())

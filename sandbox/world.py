@@ -186,6 +186,32 @@ class World:
                 except Exception:  # the message was delivered whatever a hook makes of it
                     log.exception("sandbox: a hook on Payfriend's message to %s failed", phone)
 
+    def change_telegram_number(self, phone: str, new_phone: str) -> Person:
+        """Telegram's "Change Number": the Telegram account of `phone` (its chat and id) now has `new_phone`.
+
+        The SIM behind `phone` keeps its SMS inbox and its authenticator app; `phone` gets a fresh Telegram
+        account that never talked to the bot. `new_phone` becomes a person if it was none (without the
+        Payfriend app); if it had a Telegram account, that account moves to `phone` in exchange.
+        Returns the person who now holds the account.
+        """
+        with self.lock:
+            old = self.people.get(phone)
+            if old is None:
+                raise KeyError(phone)
+            if new_phone == phone:
+                raise ValueError("'new_phone' is the account's number already")
+            new = self.people.get(new_phone)
+            if new is None:
+                new = Person(phone=new_phone, name=old.name, telegram_user_id=self._telegram_user_ids.next(),
+                             app_installed=False)
+                self.people[new_phone] = new
+            account = (old.telegram_user_id, old.started_bot, old.blocked_bot)
+            old.telegram_user_id, old.started_bot, old.blocked_bot = (new.telegram_user_id, new.started_bot,
+                                                                      new.blocked_bot)
+            new.telegram_user_id, new.started_bot, new.blocked_bot = account
+            self.touch()
+            return new
+
     def set_app_installed(self, phone: str, installed: bool) -> Person | None:
         """Install or remove the person's authenticator app (None: no such person). A change runs the
         on_app_switch hooks outside the lock: removing drops the app's factors, installing opens the last

@@ -263,3 +263,32 @@ def test_an_edited_message_still_shows_the_text_it_was_sent_with(sandbox):
                       timeout=5).raise_for_status()
     shown = api(sandbox, "GET", "/telegram/messages", params={"phone": PHONE})[-1]
     assert (shown["text"], shown["sent_text"], shown["edited"]) == ("Confirmed twice", "Send $5.00 to Neville?", True)
+
+
+def test_change_number_moves_the_telegram_account_and_leaves_the_sim_behind(sandbox):
+    person = add_person(sandbox)
+    api(sandbox, "POST", "/telegram/send", json={"phone": PHONE, "text": "/start"})
+    bot_sends(sandbox, person, "Welcome")
+    sandbox.world.deliver_sms(PHONE, "+15005550006", "a code for the SIM")
+    new = "+447700900123"
+
+    holder = api(sandbox, "POST", "/telegram/change-number", json={"phone": PHONE, "new_phone": new})
+
+    assert (holder["phone"], holder["telegram_user_id"], holder["app_installed"]) == (new, person["telegram_user_id"],
+                                                                                     False)
+    assert [m["text"] for m in api(sandbox, "GET", "/telegram/messages", params={"phone": new})] == ["Welcome"]
+    assert api(sandbox, "GET", "/telegram/messages", params={"phone": PHONE}) == []
+    update = api(sandbox, "POST", "/telegram/share-contact", json={"phone": new})
+    contact = update["message"]["contact"]
+    assert (contact["phone_number"], contact["user_id"]) == (new.lstrip("+"), person["telegram_user_id"])
+    assert [m["body"] for m in api(sandbox, "GET", "/sms/inbox", params={"phone": PHONE})] == ["a code for the SIM"]
+    assert api(sandbox, "GET", "/sms/inbox", params={"phone": new}) == []
+
+
+def test_change_number_needs_a_known_phone_and_a_new_e164_number(sandbox):
+    add_person(sandbox)
+    for body, status in (({"phone": "+15550000000", "new_phone": "+447700900123"}, 404),
+                         ({"phone": PHONE, "new_phone": "07700 900123"}, 400),
+                         ({"phone": PHONE, "new_phone": PHONE}, 400), ({"phone": PHONE}, 400)):
+        r = requests.post(f"{sandbox.url}/api/telegram/change-number", json=body, timeout=5)
+        assert r.status_code == status, (body, r.text)

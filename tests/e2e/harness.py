@@ -106,6 +106,11 @@ class Phone:
         return [m["body"] for m in self._get("/api/sms/inbox")
                 if m["direction"] == "inbound" and m["from"] != PAYFRIEND_NUMBER]
 
+    def texts_from_payfriend(self) -> list[str]:
+        """SMS from Payfriend's own number, whatever channel this person uses, oldest first."""
+        return [m["body"] for m in self._get("/api/sms/inbox")
+                if m["direction"] == "inbound" and m["from"] == PAYFRIEND_NUMBER]
+
     def pending(self) -> list[dict[str, Any]]:
         """Approvals waiting in the authenticator app."""
         return [a for a in self._get("/api/authenticator/pending") if a["status"] == "pending"]
