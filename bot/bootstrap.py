@@ -230,6 +230,7 @@ def build(settings: Settings, *, sandbox_url: str | None = None, **overrides: An
         call_timeout_seconds=settings.http_timeout_seconds,
         push_limit=settings.push_limit,
         push_window_seconds=settings.push_limit_minutes * 60,
+        lock_seconds=settings.lock_hours * 3600,
     )
     services = Services(uow=uow_factory, authenticator=authenticator, clock=overrides.get("clock") or UtcClock(), config=config,
                         parse=parse_text, format_money=format_money, normalize_phone=normalize_phone,

@@ -358,6 +358,7 @@ def _user_values(user: User) -> dict[str, Any]:
         "locale": user.locale, "telegram_blocked": user.telegram_blocked, "sms_opted_out": user.sms_opted_out,
         "exempt_count": user.exempt_count, "exempt_total_eur_minor": user.exempt_total_eur_minor,
         "app_link_hash": user.app_link_hash, "app_link_expires_at": user.app_link_expires_at,
+        "failed_attempts": user.failed_attempts, "locked_until": user.locked_until,
     }
 
 
@@ -370,7 +371,8 @@ def _user_from(row: Row[Any]) -> User:
         default_currency=m["default_currency"], locale=m["locale"], telegram_blocked=bool(m["telegram_blocked"]),
         sms_opted_out=bool(m["sms_opted_out"]), exempt_count=m["exempt_count"],
         exempt_total_eur_minor=m["exempt_total_eur_minor"], app_link_hash=m["app_link_hash"],
-        app_link_expires_at=m["app_link_expires_at"],
+        app_link_expires_at=m["app_link_expires_at"], failed_attempts=m["failed_attempts"],
+        locked_until=m["locked_until"],
     )
 
 

@@ -63,11 +63,14 @@ users = Table(
     Column("exempt_total_eur_minor", BigInteger, nullable=False, default=0),
     Column("app_link_hash", String(64), nullable=True),
     Column("app_link_expires_at", UtcDateTime, nullable=True),
+    Column("failed_attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", UtcDateTime, nullable=True),
     UniqueConstraint("telegram_user_id"),
     UniqueConstraint("phone"),
     UniqueConstraint("app_link_hash"),
     CheckConstraint(_one_of("registration", ("contact", "phone_code", "email", "ready")), name="registration"),
     CheckConstraint("exempt_count >= 0 AND exempt_total_eur_minor >= 0", name="exempt_counters"),
+    CheckConstraint("failed_attempts >= 0", name="failed_attempts"),
 )
 
 payments = Table(

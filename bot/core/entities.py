@@ -49,6 +49,10 @@ class User:
     # The one live link that hands the person's authenticator app its enrolment (SHA-256 of it only).
     app_link_hash: str | None = None
     app_link_expires_at: datetime | None = None
+    # Failed authentication attempts in a row, over every payment and code (RTS Art. 4(3)(b)), and
+    # the end of the lock the last of them caused.
+    failed_attempts: int = 0
+    locked_until: datetime | None = None
 
 
 @dataclass(slots=True)

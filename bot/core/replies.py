@@ -75,10 +75,10 @@ def phone_code_sent(masked_phone: str, sms: bool = False) -> str:
     return f"We sent a code by SMS to {masked_phone}. {_answer_with_code(sms)}."
 
 
-def phone_code_wrong(sms: bool = False) -> str:
-    """A wrong phone verification code."""
+def phone_code_wrong(failure: str, sms: bool = False) -> str:
+    """A wrong phone verification code: the failure reply every code gets, and where a new one comes from."""
     again = "reply with it again, or reply START" if sms else "type it again, or send /start"
-    return f"That code is not right. Check the SMS and {again} for a new one."
+    return f"{failure} Check the SMS and {again} for a new one."
 
 
 def ask_email() -> str:
@@ -177,10 +177,27 @@ def code_sent(amount_text: str, payee: str, masked_phone: str, why: FallbackReas
     return text
 
 
-def code_wrong(attempts_left: int) -> str:
-    """A wrong payment code."""
+def attempt_failed(attempts_left: int) -> str:
+    """A failed attempt, whatever failed (wrong, expired or used code); attempts are left."""
     plural = "attempt" if attempts_left == 1 else "attempts"
     return f"That code is not right. {attempts_left} {plural} left."
+
+
+def attempt_failed_last(lock_hours: int) -> str:
+    """The 4th failed attempt in a row: the warning before the lock."""
+    return f"That code is not right. One more failed attempt locks your account for {lock_hours} hours."
+
+
+def locked_now(lock_hours: int) -> str:
+    """The 5th failed attempt in a row locked the person."""
+    return (f"That code is not right. That was 5 failed attempts in a row, so your account is locked for "
+            f"{lock_hours} hours: new payments and codes are refused until then.")
+
+
+def locked(until: str) -> str:
+    """A locked person tried to pay or type a code."""
+    return (f"Your account is locked after 5 failed attempts in a row, until {until}. Then you can try "
+            "again, but one more failed attempt locks it again.")
 
 
 def waiting_for_app(authenticator: str) -> str:
@@ -211,7 +228,7 @@ def outcome(payment: Payment, amount_text: str) -> str:
         State.DENIED: f"Not sent: {what} was denied in your authenticator app.",
         State.EXPIRED: f"Not sent: {what} was not approved in time.",
         State.CANCELLED: f"Not sent: {what} was cancelled.",
-        State.BLOCKED: f"Not sent: {what} was blocked after 5 wrong codes. Start a new payment to try again.",
+        State.BLOCKED: f"Not sent: {what} was blocked after 5 failed attempts in a row.",
         State.FAILED: f"Not sent: we couldn't reach the approval service for {what}. Please try again later.",
     }
     return texts[payment.state]
@@ -286,7 +303,7 @@ LATE_TAPS = {
     State.DENIED: "Already denied; nothing changed.",
     State.EXPIRED: "Already expired; nothing changed.",
     State.CANCELLED: "Already cancelled; nothing changed.",
-    State.BLOCKED: "Already blocked after too many wrong codes; nothing changed.",
+    State.BLOCKED: "Already blocked after too many failed attempts; nothing changed.",
     State.FAILED: "Already failed; nothing changed.",
 }
 

@@ -7,9 +7,11 @@ import logging
 from bot.core import replies
 from bot.core.entities import InboundMessage, Payment, User
 from bot.core.jobs import Job, JobKind
+from bot.core.lockout import is_locked
 from bot.core.payment import Event, State, Step
 from bot.ports import AuthenticatorUnavailable, PushBinding, UnitOfWork
 from bot.services.context import Context, ReplyTo, chat_of
+from bot.services.lockout import fail, failure_text, locked_text
 from bot.services.notifications import notify, reply
 from bot.services.outcomes import decide, finish
 
@@ -22,6 +24,9 @@ def on_code(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, code
     """Digits typed by a registered person: checked against the one payment waiting for a code."""
     assert user.id is not None
     to = ReplyTo.message(msg)
+    if is_locked(user, ctx.clock.now()):
+        reply(ctx, uow, to, locked_text(ctx, user))
+        return
     waiting = uow.payments.pending_for_payer(user.id)
     payment = waiting[0] if waiting else None
     if payment is None:
@@ -63,12 +68,9 @@ def check_code(ctx: Context, job: Job) -> None:
     with ctx.uow() as uow:
         if ok:
             decide(ctx, uow, payment, Event.APPROVE, "code")
-        else:
-            left = ctx.config.max_code_attempts - int(job.payload["attempt"])
-            if left > 0:
-                notify(ctx, uow, user, payment.channel, replies.code_wrong(left))
-            else:
-                finish(ctx, uow, payment, Event.BLOCK, "system", f"{job.payload['attempt']} wrong codes")
+        else:  # counted on the person: five in a row, over any payments and codes, lock them
+            strike, counted = fail(ctx, uow, payment.payer_id)
+            notify(ctx, uow, counted, payment.channel, failure_text(ctx, strike, counted))
         ctx.done(uow, job)
         uow.commit()
     ctx.wake()

@@ -37,6 +37,7 @@ class ServiceConfig:
     call_timeout_seconds: float = 5.0  # one outside call's deadline: sizes the job leases
     push_limit: int = 3  # unanswered pushes per person within push_window_seconds; past it, codes only
     push_window_seconds: float = 600.0
+    lock_seconds: float = 86400.0  # how long 5 failed attempts in a row lock a person
 
 
 @dataclass(frozen=True, slots=True)

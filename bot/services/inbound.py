@@ -15,7 +15,9 @@ from bot.core.registration import check_start
 from bot.core.sms import keyword as sms_keyword
 from bot.ports import UnitOfWork
 from bot.services import app_link, authorization, payments, registration
+from bot.core.lockout import is_locked
 from bot.services.context import Context, ReplyTo
+from bot.services.lockout import locked_text
 from bot.services.notifications import reply
 from bot.services.outcomes import finish
 
@@ -80,7 +82,9 @@ def _route(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User | None
 
 
 def _on_command(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User, command: ParseResult) -> None:
-    if isinstance(command, ParseError):
+    if isinstance(command, (Send, Confirm, SetUpApp)) and is_locked(user, ctx.clock.now()):
+        reply(ctx, uow, ReplyTo.message(msg), locked_text(ctx, user))  # status, history and cancel still work
+    elif isinstance(command, ParseError):
         reply(ctx, uow, ReplyTo.message(msg), command.message)
     elif isinstance(command, Send):
         payments.create(ctx, uow, msg, user, command)

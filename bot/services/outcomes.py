@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from bot.core import replies
 from bot.core.entities import Payment
+from bot.core.lockout import count_success
 from bot.core.payment import Event, IllegalTransition, State, fingerprint_matches, next_position
 from bot.core.sca import after_successful_sca
 from bot.ports import UnitOfWork
@@ -53,7 +54,9 @@ def decide(ctx: Context, uow: UnitOfWork, payment: Payment, event: Event, by: st
         log.error("payment %s terms do not match their fingerprint; failing it", payment.id)
         return finish(ctx, uow, payment, Event.FAIL, "system", "terms changed after creation")
     applied = finish(ctx, uow, payment, event, by, f"{event.value} by {by}")
-    if applied and event is Event.APPROVE and user is not None:
-        user.exempt_count, user.exempt_total_eur_minor = after_successful_sca()
+    if applied and user is not None:  # the person authenticated (an approval or a denial in the app)
+        count_success(user)
+        if event is Event.APPROVE:
+            user.exempt_count, user.exempt_total_eur_minor = after_successful_sca()
         uow.users.save(user)
     return applied

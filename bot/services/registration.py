@@ -12,7 +12,9 @@ from bot.core.entities import Channel, InboundMessage, Registration, User
 from bot.core.jobs import Job, JobKind
 from bot.core.registration import RegistrationEvent, advance, allows, check_start, phone_verified
 from bot.ports import AuthenticatorUnavailable, UnitOfWork
+from bot.core.lockout import Strike, is_locked
 from bot.services.app_link import registered_text
+from bot.services.lockout import fail, failure_text, locked_text
 from bot.services.context import Context, ReplyTo, mask_phone
 from bot.services.notifications import reply, reply_after
 
@@ -110,7 +112,9 @@ def on_registration_text(ctx: Context, uow: UnitOfWork, msg: InboundMessage, use
     if user.registration is Registration.CONTACT:
         reply(ctx, uow, to, replies.finish_registration("contact"), request_contact=True)
     elif user.registration is Registration.PHONE_CODE:
-        if isinstance(command, Code):
+        if isinstance(command, Code) and is_locked(user, ctx.clock.now()):
+            reply(ctx, uow, to, locked_text(ctx, user))
+        elif isinstance(command, Code):
             ctx.enqueue(uow, JobKind.CHECK_PHONE_CODE, user_id=user.id, code=command.digits, reply=to.as_payload())
         else:
             reply(ctx, uow, to, replies.finish_registration("phone_code", sms=to.channel is Channel.SMS))
@@ -159,7 +163,15 @@ def check_phone_code(ctx: Context, job: Job) -> None:
         reply_after(ctx, job, to, replies.service_unavailable())
         return
     if not ok:
-        reply_after(ctx, job, to, replies.phone_code_wrong(sms=to.channel is Channel.SMS))
+        with ctx.uow() as uow:
+            strike, counted = fail(ctx, uow, user.id)
+            text = failure_text(ctx, strike, counted)
+            if strike is not Strike.LOCKED:
+                text = replies.phone_code_wrong(text, sms=to.channel is Channel.SMS)
+            reply(ctx, uow, to, text, remove_keyboard=to.channel is Channel.TELEGRAM)
+            ctx.done(uow, job)
+            uow.commit()
+        ctx.wake()
         return
 
     def verified(current: User) -> str:

@@ -40,17 +40,23 @@ def test_fallback_with_the_right_code(flavour, hermione: Phone):
     hermione.wait_chat("Sent: \\$20.00 to Neville( \u2713|\\.)")
 
 
-def test_five_wrong_codes_block_the_payment(flavour, hermione: Phone):
+def test_five_wrong_codes_block_the_payment_and_lock_the_person(flavour, hermione: Phone):
     _, right = hermione.start_payment_and_wait_for_code()
     wrong = "1" * len(right) if right != "1" * len(right) else "2" * len(right)
-    for left in (4, 3, 2, 1):
+    for left in (4, 3, 2):
         hermione.says(wrong)
-        hermione.wait_chat(f"not right. {left} attempts? left")
+        hermione.wait_chat(f"not right. {left} attempts left")
     hermione.says(wrong)
-    hermione.wait_chat("Not sent: \\$20.00 to Neville was blocked after 5 wrong codes")
+    hermione.wait_chat("not right. One more failed attempt locks your account for 24 hours")
+    hermione.says(wrong)
+    hermione.wait_chat("Not sent: \\$20.00 to Neville was blocked after 5 failed attempts in a row")
+    hermione.wait_chat("your account is locked for 24 hours")
+    locked = "Your account is locked after 5 failed attempts in a row, until "
     hermione.says(right)  # the sixth attempt, right or not, approves nothing
-    hermione.wait_chat("not waiting for a code")
-    assert not any(t.startswith("Sent:") for t in hermione.chat())
+    wait_for(lambda: sum(t.startswith(locked) for t in hermione.chat()) == 1, 10, "the lock named")
+    hermione.says("send $5 to Neville")  # and no new payment starts
+    wait_for(lambda: sum(t.startswith(locked) for t in hermione.chat()) == 2, 10, "the lock named again")
+    assert not any(t.startswith(("Sent:", "Send $5")) for t in hermione.chat())
 
 
 def test_a_push_after_an_accepted_code_changes_nothing(flavour, hermione: Phone):

@@ -58,7 +58,8 @@ def add_payments(uow: UnitOfWorkFactory, *payments) -> None:
 
 
 def test_users_add_get_and_find(uow):
-    user = new_user(locale="de_DE", default_currency="EUR", exempt_count=2, sms_opted_out=True)
+    user = new_user(locale="de_DE", default_currency="EUR", exempt_count=2, sms_opted_out=True, failed_attempts=3,
+                    locked_until=seconds(60))
     with uow() as work:
         assert work.users.add(user) is user and isinstance(user.id, int)
         work.commit()

@@ -168,12 +168,17 @@ def test_five_wrong_codes_block_the_payment(world):
     person = confirmed(world)
     world.clock.advance(15)
     world.services.run_fallback(person.payment().id)
-    for left in (4, 3, 2, 1):
+    for left in (4, 3, 2):
         person.says("999999")
-        assert f"{left} attempt" in person.last()
+        assert person.last() == f"That code is not right. {left} attempts left."
+    person.says("999999")
+    assert person.last() == "That code is not right. One more failed attempt locks your account for 24 hours."
     person.says("999999")
     assert person.payment().state is State.BLOCKED
-    assert person.last().startswith("Not sent: $20.00 to Neville was blocked after 5 wrong codes")
+    assert [m.text for m in person.inbox()[-2:]] == [
+        "Not sent: $20.00 to Neville was blocked after 5 failed attempts in a row.",
+        "That code is not right. That was 5 failed attempts in a row, so your account is locked for 24 hours: "
+        "new payments and codes are refused until then."]
     person.says(world.auth.payment_code)  # the sixth, even right, approves nothing
     assert person.payment().state is State.BLOCKED
 
@@ -356,7 +361,8 @@ def test_on_sms_the_bot_asks_for_a_reply_not_for_typing(world):
     texter.says("status")
     assert texter.inbox()[-1] == "First reply with the code we texted you (or reply START for a new one)."
     texter.says("0000000")
-    assert texter.inbox()[-1] == "That code is not right. Check the SMS and reply with it again, or reply START for a new one."
+    assert texter.inbox()[-1] == ("That code is not right. 4 attempts left. Check the SMS and reply with it again, "
+                                  "or reply START for a new one.")
     texter.says("start")
     assert texter.inbox()[-1] == "We sent a code by SMS to +1********09. Reply with the code."
     assert not any("type" in t.casefold() or "tap" in t.casefold() for t in texter.inbox())

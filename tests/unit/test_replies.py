@@ -25,7 +25,7 @@ OUTCOMES = {
     State.DENIED: "Not sent: $20.00 to Neville was denied in your authenticator app.",
     State.EXPIRED: "Not sent: $20.00 to Neville was not approved in time.",
     State.CANCELLED: "Not sent: $20.00 to Neville was cancelled.",
-    State.BLOCKED: "Not sent: $20.00 to Neville was blocked after 5 wrong codes. Start a new payment to try again.",
+    State.BLOCKED: "Not sent: $20.00 to Neville was blocked after 5 failed attempts in a row.",
     State.FAILED: "Not sent: we couldn't reach the approval service for $20.00 to Neville. Please try again later.",
 }
 
@@ -40,7 +40,8 @@ def test_each_outcome_says_sent_or_not_and_one_reason(state):
 
 def test_replies_say_code_never_token():
     texts = [replies.HELP, replies.SMS_HELP, replies.welcome_sms(), replies.phone_code_sent("x"),
-             replies.phone_code_wrong(), replies.finish_registration("phone_code"), replies.code_wrong(1),
+             replies.phone_code_wrong(replies.attempt_failed(1)), replies.finish_registration("phone_code"),
+             replies.attempt_failed(1),
              replies.code_sent("$1.00", "Ana", "x", FallbackReason.UNREACHABLE), replies.waiting_for_app("Authy"),
              replies.no_code_expected(), replies.code_sms_heading("$1.00", "Ana"),
              replies.approve_in_app("Authy", "$1.00", "Ana", 15)]

@@ -48,7 +48,7 @@ def _lines(count: int) -> list[str]:
 def _sms_texts() -> list[str]:
     """Every reply as it can go out by SMS."""
     texts = [replies.SMS_HELP, replies.welcome_sms(), replies.ask_email(), replies.registered("Twilio Verify"),
-             replies.phone_code_sent("+1********06", sms=True), replies.phone_code_wrong(sms=True),
+             replies.phone_code_sent("+1********06", sms=True), replies.phone_code_wrong(replies.attempt_failed(3), sms=True),
              replies.finish_registration("phone_code", sms=True), replies.finish_registration("email", sms=True),
              replies.confirm_payment(_payment(State.PENDING), "$20.00", sms=True),
              replies.one_open_payment("$20.00", "Neville Longbottom", sms=True),
@@ -58,7 +58,8 @@ def _sms_texts() -> list[str]:
              replies.code_sent("$20.00", "Neville Longbottom", "+1********06", FallbackReason.TIMEOUT, sms=True),
              replies.code_sent("$20.00", "Neville Longbottom", "+1********06", FallbackReason.NO_APP, sms=True),
              replies.code_sent("$20.00", "Neville Longbottom", "+1********06", FallbackReason.PUSH_LIMIT, sms=True),
-             replies.code_wrong(4), replies.sms_resubscribed(), replies.service_unavailable(),
+             replies.attempt_failed(4), replies.attempt_failed_last(24), replies.locked_now(24),
+             replies.locked("14:05 UTC on Dec 02"), replies.sms_resubscribed(), replies.service_unavailable(),
              replies.code_sms_heading("$1,000.00", "Neville Longbottom"),
              replies.status(None, []), replies.status("$20.00 to Neville Longbottom", []),
              replies.status(replies.payment_summary(_payment(State.PENDING), "$1,000.00", listed=True), _lines(2)),
@@ -88,7 +89,8 @@ def test_telegram_replies_say_type_where_sms_says_reply():
         "Type the code here to approve.")
     assert replies.code_sent("$20.00", "Neville", "+1********06", FallbackReason.TIMEOUT, sms=True).endswith(
         "Reply with the code to approve.")
-    assert "send /start" in replies.phone_code_wrong() and "reply START" in replies.phone_code_wrong(sms=True)
+    failed = replies.attempt_failed(2)
+    assert "send /start" in replies.phone_code_wrong(failed) and "reply START" in replies.phone_code_wrong(failed, sms=True)
 
 
 def test_the_check_mark_of_a_sent_payment_becomes_a_full_stop_on_sms():
