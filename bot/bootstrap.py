@@ -231,6 +231,7 @@ def build(settings: Settings, *, sandbox_url: str | None = None, **overrides: An
         push_limit=settings.push_limit,
         push_window_seconds=settings.push_limit_minutes * 60,
         lock_seconds=settings.lock_hours * 3600,
+        phone_code_limit=settings.phone_codes_per_hour,
     )
     services = Services(uow=uow_factory, authenticator=authenticator, clock=overrides.get("clock") or UtcClock(), config=config,
                         parse=parse_text, format_money=format_money, normalize_phone=normalize_phone,

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     push_limit: int = Field(3, ge=1, le=100, description="a whole number from 1 to 100")
     push_limit_minutes: float = Field(10, gt=0, le=1440, description="minutes > 0 and <= 1440")
     lock_hours: float = Field(24, gt=0, le=720, description="hours > 0 and <= 720")
+    phone_codes_per_hour: int = Field(3, ge=1, le=100, description="a whole number from 1 to 100")
     telegram_bot_token: SecretStr | None = None
     telegram_mode: Literal["polling", "webhook"] = Field("polling", description="polling or webhook")
     telegram_webhook_secret: SecretStr | None = None

@@ -359,6 +359,7 @@ def _user_values(user: User) -> dict[str, Any]:
         "exempt_count": user.exempt_count, "exempt_total_eur_minor": user.exempt_total_eur_minor,
         "app_link_hash": user.app_link_hash, "app_link_expires_at": user.app_link_expires_at,
         "failed_attempts": user.failed_attempts, "locked_until": user.locked_until,
+        "phone_codes_sent": user.phone_codes_sent, "phone_codes_since": user.phone_codes_since,
     }
 
 
@@ -372,7 +373,8 @@ def _user_from(row: Row[Any]) -> User:
         sms_opted_out=bool(m["sms_opted_out"]), exempt_count=m["exempt_count"],
         exempt_total_eur_minor=m["exempt_total_eur_minor"], app_link_hash=m["app_link_hash"],
         app_link_expires_at=m["app_link_expires_at"], failed_attempts=m["failed_attempts"],
-        locked_until=m["locked_until"],
+        locked_until=m["locked_until"], phone_codes_sent=m["phone_codes_sent"],
+        phone_codes_since=m["phone_codes_since"],
     )
 
 

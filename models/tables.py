@@ -65,6 +65,8 @@ users = Table(
     Column("app_link_expires_at", UtcDateTime, nullable=True),
     Column("failed_attempts", Integer, nullable=False, default=0, server_default="0"),
     Column("locked_until", UtcDateTime, nullable=True),
+    Column("phone_codes_sent", Integer, nullable=False, default=0, server_default="0"),
+    Column("phone_codes_since", UtcDateTime, nullable=True),
     UniqueConstraint("telegram_user_id"),
     UniqueConstraint("phone"),
     UniqueConstraint("app_link_hash"),

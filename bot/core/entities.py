@@ -53,6 +53,9 @@ class User:
     # the end of the lock the last of them caused.
     failed_attempts: int = 0
     locked_until: datetime | None = None
+    # Phone verification codes sent in the window that started at phone_codes_since (a re-send limit).
+    phone_codes_sent: int = 0
+    phone_codes_since: datetime | None = None
 
 
 @dataclass(slots=True)

@@ -7,9 +7,10 @@ State diagram (docs/registration-states.md draws the same table)::
     phone_code  --verify_phone-->  email  --register-->  ready
     phone_code  --verify_phone_registered-->  ready
 
-READY is not final: sharing a contact again (a person registered by SMS links Telegram, or gives
-another number) sends them back to prove the phone. A right code then returns a person who already
-has an email and an authenticator registration straight to READY.
+READY is not final: a person registered by SMS who links Telegram shares their contact and proves the
+phone again (a different number from a registered person is refused before this table is asked). A
+right code then returns a person who already has an email and an authenticator registration straight
+to READY.
 """
 
 from __future__ import annotations

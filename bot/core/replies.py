@@ -75,6 +75,12 @@ def phone_code_sent(masked_phone: str, sms: bool = False) -> str:
     return f"We sent a code by SMS to {masked_phone}. {_answer_with_code(sms)}."
 
 
+def phone_codes_used_up(limit: int, next_at: str, sms: bool = False) -> str:
+    """The phone code re-send limit is reached."""
+    answer = "reply with the last code we sent" if sms else "type the last code we sent"
+    return f"We already sent {limit} codes this hour: {answer}, or ask again after {next_at}."
+
+
 def phone_code_wrong(failure: str, sms: bool = False) -> str:
     """A wrong phone verification code: the failure reply every code gets, and where a new one comes from."""
     again = "reply with it again, or reply START" if sms else "type it again, or send /start"

@@ -38,6 +38,8 @@ class ServiceConfig:
     push_limit: int = 3  # unanswered pushes per person within push_window_seconds; past it, codes only
     push_window_seconds: float = 600.0
     lock_seconds: float = 86400.0  # how long 5 failed attempts in a row lock a person
+    phone_code_limit: int = 3  # phone verification codes per person per window
+    phone_code_window_seconds: float = 3600.0
 
 
 @dataclass(frozen=True, slots=True)

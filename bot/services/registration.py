@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 from typing import Callable
 
 from bot.core import replies
@@ -125,7 +126,18 @@ def on_registration_text(ctx: Context, uow: UnitOfWork, msg: InboundMessage, use
 
 
 def _start_phone_check(ctx: Context, uow: UnitOfWork, user: User, to: ReplyTo, *, welcome: bool) -> None:
-    """Write the job that has the code texted; `welcome`: the welcome already said a code is coming."""
+    """Write the job that has the code texted, within the re-send limit; `welcome`: the welcome told of it."""
+    now, window = ctx.clock.now(), timedelta(seconds=ctx.config.phone_code_window_seconds)
+    if user.phone_codes_since is None or now - user.phone_codes_since >= window:
+        user.phone_codes_since, user.phone_codes_sent = now, 0
+    if user.phone_codes_sent >= ctx.config.phone_code_limit:
+        log.info("user %s: phone code not re-sent, %s already this window", user.id, user.phone_codes_sent)
+        next_at = (user.phone_codes_since + window).strftime("%H:%M UTC")
+        reply(ctx, uow, to, replies.phone_codes_used_up(ctx.config.phone_code_limit, next_at,
+                                                        sms=to.channel is Channel.SMS))
+        return
+    user.phone_codes_sent += 1
+    uow.users.save(user)
     ctx.enqueue(uow, JobKind.START_PHONE_CHECK, user_id=user.id, welcome=welcome, reply=to.as_payload())
 
 

@@ -91,7 +91,8 @@ def test_confirm_sends_a_push_with_payee_amount_and_hidden_payment_id(world):
     assert request.hidden["payment_id"] == payment.id
     assert payment.step is Step.PUSH and payment.push_request_id
     assert payment.fallback_at == world.clock.now().replace() + __import__("datetime").timedelta(seconds=15)
-    assert person.last().startswith(f"Approve $20.00 to Neville in your Authy app. It shows the word \u201c{word}\u201d.")
+    assert person.last().startswith(
+        f"Approve $20.00 to Neville in your Authy app. It shows the word \u201c{word}\u201d.")
     assert ("fallback", payment.id, payment.fallback_at) in world.timers.scheduled
 
 

@@ -27,7 +27,8 @@ def two(world) -> tuple[Person, Person]:
 def claims(world, person: Person, **changes: str) -> PushBinding:
     """The binding of the person's push, with some of it replaced."""
     true = world.auth.bindings[person.payment().push_request_id]
-    return PushBinding(changes.get("authenticator_id", true.authenticator_id), changes.get("payment_id", true.payment_id))
+    return PushBinding(changes.get("authenticator_id", true.authenticator_id),
+                       changes.get("payment_id", true.payment_id))
 
 
 @pytest.mark.parametrize("change", ["authenticator_id", "payment_id", "both"])
