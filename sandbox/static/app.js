@@ -3,6 +3,7 @@
 // whenever /api/events reports a new world version (long poll).
 // Below 700 px the three apps are tabs with unread badges, and a banner tells when a push or an SMS
 // arrives out of sight; wider, they stand side by side.
+// Under Payfriend's latest message announcing the SMS fallback, a countdown says when the code is due.
 "use strict";
 
 const FAULT_MODES = ["none", "down", "slow", "error", "drop-callback", "duplicate-callback"];
@@ -33,7 +34,8 @@ function el(tag, attrs = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key === "class") node.className = value;
     else if (key === "onclick") node.addEventListener("click", value);
-    else if (key.startsWith("data-") || key === "title" || key === "type") node.setAttribute(key, value);
+    else if (key.startsWith("data-") || key.startsWith("aria-") || key === "role" || key === "title" || key === "type")
+      node.setAttribute(key, value);
     else node[key] = value;
   }
   for (const child of children) if (child !== null && child !== undefined) node.append(child);
@@ -204,6 +206,8 @@ function renderChat(chat) {
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   const items = chat.messages.length ? chat.messages : [{ hint: "Press Start, or write /start." }];
   patchList(list, items, (m) => JSON.stringify(m), (m) => m.hint ? el("li", { class: "hint", textContent: m.hint }) : chatMessage(m));
+  const latest = chat.messages.findLast((m) => m.from === "bot");
+  placeCountdown(list, latest && list.children[chat.messages.indexOf(latest)], latest && latest.text, latest && latest.date);
   if (atBottom || renderChat.first !== state.phone) scrollToEnd(list);
   renderChat.first = state.phone;
   arrived("telegram", chat.messages.filter((m) => m.from === "bot").map((m) => String(m.message_id)));
@@ -278,8 +282,10 @@ function renderSms(inbox) {
   const list = $("sms-list");
   const items = inbox.length ? inbox : [{ hint: "No messages yet." }];
   patchList(list, items, (m) => JSON.stringify(m), (m) => m.hint ? el("li", { class: "hint", textContent: m.hint }) : smsMessage(m));
-  scrollToEnd(list);
   const inbound = inbox.filter((m) => m.direction === "inbound");
+  const latest = inbound[inbound.length - 1];
+  placeCountdown(list, latest && list.children[inbox.indexOf(latest)], latest && latest.body, latest && latest.at);
+  scrollToEnd(list);
   const fresh = arrived("sms", inbound.map((m) => m.sid));
   const last = inbound.find((m) => m.sid === fresh[fresh.length - 1]);
   if (last && narrow.matches) showBanner("sms", "SMS from " + last.from, last.body);
@@ -296,6 +302,39 @@ function smsMessage(m) {
 function withCodes(text) {
   return text.split(/\b(\d{4,10})\b/).map((part, i) =>
     i % 2 ? el("strong", { class: "code", "data-testid": "sms-code", textContent: part }) : part);
+}
+
+// -- the countdown to the SMS fallback ----------------------------------------------------------
+
+// Payfriend's push message: "... No decision within 15 seconds and we'll text you a code instead."
+const FALLBACK = /No decision within (\d+(?:\.\d+)?) seconds and we['’]ll text you a code/;
+
+// Under the latest message from Payfriend (`node`, sent at `sentAt` in Unix seconds), when it announces
+// the SMS fallback: "SMS code in 0:12", then "Code due now". A later message from Payfriend (the outcome,
+// or the code was texted) takes it away. The countdown ticks silently (aria-live off); its name gives
+// the deadline.
+function placeCountdown(list, node, text, sentAt) {
+  const match = node && text ? FALLBACK.exec(text) : null;
+  const deadline = match ? Number(sentAt) + Number(match[1]) : null;
+  for (const old of list.querySelectorAll("[data-testid=fallback-countdown]")) {
+    if (old.parentElement !== node || Number(old.dataset.deadline) !== deadline) old.remove();
+  }
+  if (deadline === null || node.querySelector("[data-testid=fallback-countdown]")) return;
+  const countdown = el("div", { class: "countdown", role: "timer", "aria-live": "off", "data-testid": "fallback-countdown",
+                                "data-deadline": deadline, "aria-label": "SMS code due at " + time(deadline) });
+  node.insertBefore(countdown, node.querySelector(".meta"));
+  tickCountdowns();
+}
+
+// Telegram dates are whole seconds, so the time left is rounded up and never below zero.
+function tickCountdowns() {
+  const now = Date.now() / 1000;
+  for (const node of document.querySelectorAll("[data-testid=fallback-countdown]")) {
+    const left = Math.max(0, Math.ceil(Number(node.dataset.deadline) - now));
+    const text = left ? "SMS code in " + clock(left) : "Code due now";
+    if (node.textContent !== text) node.textContent = text;
+    node.classList.toggle("soon", left <= 5);
+  }
 }
 
 // -- authenticator -----------------------------------------------------------------------------
@@ -520,7 +559,48 @@ function wire() {
   $("block-bot").addEventListener("click", () => api("POST", "/telegram/block", { phone: state.phone }).catch(showError));
   $("app-installed").addEventListener("change", switchApp);
   $("reset-sandbox").addEventListener("click", resetSandbox);
+  $("change-number").addEventListener("click", openChangeNumber);
+  $("change-number-form").addEventListener("submit", changeNumber);
+  $("change-number-cancel").addEventListener("click", () => $("change-number-dialog").close());
+  $("change-number-dialog").addEventListener("close", () => $("change-number").focus());
   setInterval(tickExpiry, 1000);
+  setInterval(tickCountdowns, 250);  // a new second shows within a quarter of one
+}
+
+// Telegram's "Change Number": this person's Telegram account (its id and chat with the bot) moves to
+// another number; the page then shows the person holding it. The API judges the number.
+function openChangeNumber() {
+  const me = person();
+  if (!me) return;
+  $("change-number-from").textContent = me.phone;
+  $("change-number-input").value = "";
+  setChangeNumberError("");
+  $("change-number-dialog").showModal();
+  $("change-number-input").focus();
+}
+
+function setChangeNumberError(text) {
+  $("change-number-error").textContent = text;
+  if (text) $("change-number-input").setAttribute("aria-invalid", "true");
+  else $("change-number-input").removeAttribute("aria-invalid");
+}
+
+async function changeNumber(e) {
+  e.preventDefault();
+  const from = state.phone, submit = $("change-number-submit");
+  submit.disabled = true;
+  try {
+    const holder = await api("POST", "/telegram/change-number", { phone: from, new_phone: $("change-number-input").value.trim() });
+    $("change-number-dialog").close();
+    state.phone = holder.phone;
+    localStorage.setItem("payfriend.phone", state.phone);
+    refresh().then(() => toast(`Telegram account moved from ${from} to ${holder.phone}.`), showError);
+  } catch (err) {
+    setChangeNumberError(String(err.message || err));
+    $("change-number-input").focus();
+  } finally {
+    submit.disabled = false;
+  }
 }
 
 function showAddForm(open) {

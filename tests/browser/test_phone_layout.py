@@ -2,8 +2,9 @@
 
 Below 700 px the three apps are tabs with unread badges, and a banner says when a push or an SMS
 arrives out of sight; wider, they stand side by side. At every width: nothing scrolls sideways, the
-bot's typing shows, a pending push counts down in minutes and seconds, and axe-core finds no serious
-or critical accessibility problem.
+bot's typing shows, a pending push counts down in minutes and seconds, so does the wait for the SMS
+fallback under the message announcing it, Telegram's Change Number moves the chat to another number,
+and axe-core finds no serious or critical accessibility problem.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ PHONE_SIZE = {"width": 390, "height": 844}
 DESKTOP_SIZE = {"width": 1280, "height": 800}
 SIZES = [pytest.param(PHONE_SIZE, id="390x844"), pytest.param(DESKTOP_SIZE, id="1280x800")]
 COUNTDOWN = re.compile(r"^expires in \d{1,2}:[0-5]\d$")
+FALLBACK_COUNTDOWN = re.compile(r"^SMS code in 0:\d\d$")
+FALLBACK_SECONDS = 50  # Payfriend's wait for a push decision before it texts a code: under a minute
+# Payfriend's message when a push goes out: curly quotes on Telegram, straight ones by SMS.
+APPROVE = ("Approve $20.00 to Neville in your Authy app. It shows the word \u201cotter\u201d. "
+           "No decision within 15 seconds and we'll text you a code instead.")
+APPROVE_SMS = APPROVE.replace("\u201c", '"').replace("\u201d", '"')
 
 
 @pytest.fixture
@@ -80,6 +87,17 @@ def bot_api(sandbox, method: str, **body) -> dict:
     return r.json()["result"]
 
 
+def set_fault(sandbox, service: str, mode: str, **extra) -> None:
+    r = requests.post(f"{sandbox.url}/api/faults", json={"service": service, "mode": mode, **extra}, timeout=5)
+    assert r.status_code == 200, r.text
+
+
+def countdown_seconds(countdown) -> int:
+    """"SMS code in 0:42" -> 42."""
+    minutes, seconds = re.fullmatch(r"SMS code in (\d+):(\d\d)", countdown.inner_text()).groups()
+    return int(minutes) * 60 + int(seconds)
+
+
 def add_push(sandbox, seconds: float, payee: str = "Neville Longbottom") -> Approval:
     now = sandbox.world.clock()
     return sandbox.world.add_approval(Approval(
@@ -92,7 +110,8 @@ def add_push(sandbox, seconds: float, payee: str = "Neville Longbottom") -> Appr
 
 @pytest.mark.parametrize("size", SIZES)
 def test_a_whole_payment(sandbox, start_payfriend, chromium, size):
-    start_payfriend(fallback_seconds=60, payment_expiry_seconds=120)
+    # Payfriend waits up to 10 s on an HTTP answer: a slow Authy (3 s, below) is slow, not down.
+    start_payfriend(fallback_seconds=FALLBACK_SECONDS, payment_expiry_seconds=120, http_timeout_seconds=10)
     page = open_page(chromium, sandbox, size)
     phone = size["width"] < 700
     tabs, banner = page.get_by_test_id("tabs"), page.get_by_test_id("banner")
@@ -148,11 +167,38 @@ def test_a_whole_payment(sandbox, start_payfriend, chromium, size):
     say(page, "hermione@example.com")
     expect(last_bot_message(page)).to_contain_text("You're all set")
 
-    # Send money and confirm it; the push arrives in the authenticator app.
+    # Send money and confirm it. Authy is slow for a while, so the chat says "typing…" as long as
+    # Payfriend waits on the push being created; then the push arrives in the authenticator app.
     say(page, "send $20 to Neville")
     question = page.locator("[data-testid=chat-message][data-from=bot]").filter(has_text="Send $20.00 to Neville?")
+    typing, bubble = page.get_by_test_id("typing"), page.get_by_test_id("typing-bubble")
+    set_fault(sandbox, "authy", "slow", slow_seconds=3)
     question.get_by_test_id("inline-button").filter(has_text="Confirm").click()
+    expect(typing).to_have_text("typing…")
+    expect(bubble).to_be_visible()
+    approve = page.locator("[data-testid=chat-message][data-from=bot]").filter(has_text="Approve $20.00 to Neville")
+    expect(approve).to_have_count(0)  # not yet: the push is still being created
+    shot(page, "3_typing")
     expect(last_bot_message(page)).to_contain_text("Approve $20.00 to Neville in your Authy app")
+    set_fault(sandbox, "authy", "none")
+    expect(last_bot_message(page)).to_contain_text(f"No decision within {FALLBACK_SECONDS} seconds")
+    expect(typing).not_to_have_text("typing…")
+    expect(bubble).to_be_hidden()
+
+    # Under that message, a countdown to the SMS code; it ticks, silently for screen readers.
+    countdown = last_bot_message(page).get_by_test_id("fallback-countdown")
+    expect(countdown).to_be_visible()
+    expect(countdown).to_have_text(FALLBACK_COUNTDOWN)
+    expect(countdown).to_have_attribute("role", "timer")
+    expect(countdown).to_have_attribute("aria-live", "off")
+    expect(countdown).to_have_attribute("aria-label", re.compile(r"^SMS code due at \d"))
+    first = countdown_seconds(countdown)
+    assert 0 < first <= FALLBACK_SECONDS
+    expect(countdown).not_to_have_text(countdown.inner_text())
+    assert countdown_seconds(countdown) < first  # it counts down
+    expect(page.get_by_test_id("fallback-countdown")).to_have_count(1)  # under that message only
+    shot(page, "3_countdown")
+
     card = page.get_by_test_id("approval")
     expect(card).to_have_count(1)
     if phone:  # out of sight while the chat is open: badge and banner
@@ -180,12 +226,14 @@ def test_a_whole_payment(sandbox, start_payfriend, chromium, size):
     card.get_by_test_id("approve").click()
     expect(card).to_have_count(0)
 
-    # The chat tells the result; on a phone it arrives while the authenticator is open.
+    # The chat tells the result; on a phone it arrives while the authenticator is open. The countdown
+    # is over: no code will come.
     if phone:
         expect(page.get_by_test_id("unread-telegram")).to_have_text(re.compile(r"^[1-9]\d*$"))
         open_tab(page, "telegram")
         expect(page.get_by_test_id("unread-telegram")).to_be_hidden()
     expect(last_bot_message(page)).to_contain_text("Sent: $20.00 to Neville \u2713")
+    expect(page.get_by_test_id("fallback-countdown")).to_have_count(0)
     assert_no_sideways_scroll(page)
     shot(page, "5_done")
 
@@ -213,6 +261,7 @@ def fill_the_phone(sandbox, person) -> None:
     done = add_push(sandbox, 600, payee="Luna")
     done.status = "denied"
     add_push(sandbox, 872, payee="Neville Longbottom With A Name Long Enough To Wrap Somewhere Sensible")
+    bot_api(sandbox, "sendMessage", chat_id=chat_id, text=APPROVE)  # a countdown under it
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -224,9 +273,11 @@ def test_axe_finds_no_serious_or_critical_violation(sandbox, person, chromium, s
     expect(page.get_by_test_id("approval")).to_have_count(1)
     bot_api(sandbox, "sendChatAction", chat_id=person.telegram_user_id, action="typing")
     expect(page.get_by_test_id("typing")).to_have_text("typing…")
+    expect(page.get_by_test_id("chat-messages").get_by_test_id("fallback-countdown")).to_have_count(1)
     if size["width"] < 700:  # every tab, and a banner on screen
-        sandbox.world.deliver_sms(PHONE, "Authy", "Your Authy code: 7654321")
+        sandbox.world.deliver_sms(PHONE, sandbox.world.keys.twilio_phone_number, APPROVE_SMS)
         expect(page.get_by_test_id("banner")).to_be_visible()
+        expect(page.get_by_test_id("sms-list").get_by_test_id("fallback-countdown")).to_have_count(1)
         tabs = ["telegram", "sms", "auth"]
     else:
         tabs = [None]
@@ -241,6 +292,19 @@ def test_axe_finds_no_serious_or_critical_violation(sandbox, person, chromium, s
         assert not bad, f"{tab or 'page'}: " + results.generate_report()
         print(f"axe at {size['width']}x{size['height']} ({tab or 'all apps'}): {len(violations)} violations "
               f"({', '.join(sorted(v['id'] + ':' + v['impact'] for v in violations)) or 'none'})")
+
+    # The Change Number dialog, open with an error from the API.
+    page.evaluate("setTab('telegram')")
+    page.get_by_test_id("change-number").click()
+    page.get_by_test_id("change-number-input").fill("12345")
+    page.get_by_test_id("change-number-submit").click()
+    expect(page.get_by_test_id("change-number-error")).not_to_be_empty()
+    page.wait_for_timeout(300)
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, "change number dialog: " + results.generate_report()
+    print(f"axe at {size['width']}x{size['height']} (change number dialog): "
+          f"{len(results.response['violations'])} violations")
 
 
 def test_no_sideways_scroll_at_any_width(sandbox, person, chromium):
@@ -287,6 +351,105 @@ def test_the_bot_typing_shows(sandbox, person, chromium, size):
         started = time.monotonic()
         expect(typing).not_to_have_text("typing…", timeout=8_000)
         assert time.monotonic() - started > 3
+
+
+def test_the_sms_fallback_counts_down_under_its_message(sandbox, person, chromium):
+    page = open_page(chromium, sandbox, DESKTOP_SIZE)
+    chat, inbox = page.get_by_test_id("chat-messages"), page.get_by_test_id("sms-list")
+    expect(chat.get_by_test_id("chat-message")).to_have_count(1)
+    expect(page.get_by_test_id("fallback-countdown")).to_have_count(0)
+
+    # In the chat: from the message's date, down to "Code due now", never below zero.
+    chat_id = person.telegram_user_id
+    bot_api(sandbox, "sendMessage", chat_id=chat_id, text=APPROVE.replace("15 seconds", "3 seconds"))
+    countdown = last_bot_message(page).get_by_test_id("fallback-countdown")
+    expect(countdown).to_have_text(re.compile(r"^SMS code in 0:0[1-3]$"))
+    expect(countdown).to_have_class(re.compile(r"\bsoon\b"))  # red in the last seconds
+    expect(countdown).to_have_text("Code due now", timeout=6_000)
+    page.wait_for_timeout(1_200)
+    expect(countdown).to_have_text("Code due now")
+    shot(page, "countdown_due")
+
+    # A later message from the bot ends it; the person's own messages do not.
+    bot_api(sandbox, "sendMessage", chat_id=chat_id, text=APPROVE)
+    expect(page.get_by_test_id("fallback-countdown")).to_have_count(1)  # only under the latest one
+    expect(last_bot_message(page).get_by_test_id("fallback-countdown")).to_have_text(re.compile(r"^SMS code in 0:1[45]$"))
+    say(page, "1234567")
+    expect(chat.get_by_test_id("fallback-countdown")).to_have_count(1)
+    bot_api(sandbox, "sendMessage", chat_id=chat_id, text="No answer from your app yet, so we texted a code to "
+            "+1 •••• 99 for $20.00 to Neville. Type the code here to approve.")
+    expect(chat.get_by_test_id("fallback-countdown")).to_have_count(0)
+
+    # In the SMS thread, the same under Payfriend's latest text; the code that follows ends it.
+    sandbox.world.deliver_sms(PHONE, sandbox.world.keys.twilio_phone_number, APPROVE_SMS)
+    countdown = inbox.get_by_test_id("fallback-countdown")
+    expect(countdown).to_have_text(re.compile(r"^SMS code in 0:1[45]$"))
+    expect(countdown).to_have_attribute("role", "timer")
+    first = countdown_seconds(countdown)
+    expect(countdown).not_to_have_text(countdown.inner_text())
+    assert countdown_seconds(countdown) < first
+    shot(page, "countdown_sms")
+    sandbox.world.deliver_sms(PHONE, "Authy", "Your Authy code: 7654321")
+    expect(inbox.get_by_test_id("fallback-countdown")).to_have_count(0)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_change_telegram_number(sandbox, person, chromium, size):
+    new_phone = "+447700900123"
+    old_id = person.telegram_user_id
+    bot_api(sandbox, "sendMessage", chat_id=old_id, text="Welcome to Payfriend!")
+    sandbox.world.deliver_sms(PHONE, sandbox.world.keys.twilio_phone_number, "Your Payfriend code: 1234567")
+    page = open_page(chromium, sandbox, size)
+    dialog, error = page.get_by_test_id("change-number-dialog"), page.get_by_test_id("change-number-error")
+    expect(last_bot_message(page)).to_contain_text("Welcome to Payfriend!")
+    expect(dialog).to_be_hidden()
+
+    # The action in the chat's head opens a small form that asks for the new number.
+    page.get_by_role("button", name="Change Telegram number…").click()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(PHONE)
+    number = page.get_by_label("New phone number")
+    expect(number).to_be_focused()
+
+    # A number that is not E.164: the API's error, in the form, which stays open.
+    number.fill("07700 900123")
+    page.get_by_test_id("change-number-submit").click()
+    expect(error).to_contain_text("E.164")
+    expect(number).to_have_attribute("aria-invalid", "true")
+    expect(dialog).to_be_visible()
+    assert_no_sideways_scroll(page)
+    shot(page, "change_number_error")
+    number.fill(PHONE)  # the account's own number: refused too
+    page.get_by_test_id("change-number-submit").click()
+    expect(error).not_to_contain_text("E.164")
+    expect(error).not_to_be_empty()
+
+    # Escape closes it and changes nothing; a good number moves the account, and the page follows it.
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert sandbox.world.people[PHONE].telegram_user_id == old_id
+    page.get_by_test_id("change-number").click()
+    expect(error).to_be_empty()
+    page.get_by_label("New phone number").fill(new_phone)
+    page.get_by_test_id("change-number-submit").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("person-select")).to_have_value(new_phone)
+    expect(last_bot_message(page)).to_contain_text("Welcome to Payfriend!")  # the chat came along
+    expect(page.get_by_test_id("callback-toast")).to_contain_text(f"moved from {PHONE} to {new_phone}")
+    assert sandbox.world.people[new_phone].telegram_user_id == old_id
+    assert sandbox.world.people[PHONE].telegram_user_id != old_id
+    if size["width"] < 700:
+        open_tab(page, "sms")
+    expect(page.get_by_test_id("sms-message")).to_have_count(0)  # the SMS stayed with the old SIM
+    shot(page, "change_number_done")
+
+    # The old number has a fresh Telegram account; its SIM still has its SMS.
+    page.get_by_test_id("person-select").select_option(PHONE)
+    expect(page.get_by_test_id("sms-message")).to_have_count(1)
+    if size["width"] < 700:
+        open_tab(page, "telegram")
+    expect(page.get_by_test_id("chat-message")).to_have_count(0)
+    expect(page.get_by_test_id("start-bot")).to_be_visible()
 
 
 def test_the_page_has_an_icon(sandbox, chromium):
