@@ -75,6 +75,12 @@ users = Table(
     CheckConstraint("failed_attempts >= 0", name="failed_attempts"),
 )
 
+# PSD2 Art. 97: an approved payment was authenticated (a push decision or a code bound to it), or an
+# exemption was applied and its reason recorded. The services never do otherwise; this makes it so.
+APPROVED_BY_SCA = ("state <> 'approved' "
+                   "OR (sca = 'challenge' AND COALESCE(decided_by, '') IN ('push', 'code')) "
+                   "OR (sca = 'exempt' AND COALESCE(decided_by, '') = 'exemption' AND sca_reason <> '')")
+
 payments = Table(
     "payments",
     metadata,
@@ -108,6 +114,7 @@ payments = Table(
     CheckConstraint(_one_of("step", STEPS), name="step"),
     CheckConstraint("(state = 'pending') = (step <> 'done')", name="final_is_done"),
     CheckConstraint(_one_of("sca", ("challenge", "exempt")), name="sca"),
+    CheckConstraint(APPROVED_BY_SCA, name="approved_by_sca"),
     CheckConstraint("code_attempts >= 0", name="code_attempts"),
     Index("ix_payments_payer_created", "payer_id", "created_at"),
     Index("ix_payments_due_fallback", "state", "step", "fallback_at"),

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from bot.core.entities import Channel, OutboxMessage, Payment, Registration, User
 from bot.core.money import Money
-from bot.core.payment import Terms, fingerprint
+from bot.core.payment import State, Terms, fingerprint
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
 KEY = b"test-fingerprint-key"
@@ -41,6 +41,8 @@ def new_payment(payer_id: int, **overrides: object) -> Payment:
         fingerprint=fingerprint(Terms(payment_id, payer_id, payee, amount), KEY), created_at=created_at,
         expires_at=created_at + timedelta(minutes=20), fallback_at=created_at + timedelta(seconds=15),
     )
+    if overrides.get("state") is State.APPROVED:
+        values["decided_by"] = "push"  # the database takes an approval only with its SCA
     values.update(overrides)
     return Payment(**values)  # type: ignore[arg-type]
 

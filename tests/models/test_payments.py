@@ -175,7 +175,8 @@ def test_racing_transitions_exactly_one_wins(uow_factory, payer, threads):
     def decide(n: int) -> None:
         with uow_factory() as uow:
             barrier.wait()
-            applied = uow.payments.transition(payment.id, P, U, ends[n % len(ends)], D, decided_by=f"t{n}")
+            applied = uow.payments.transition(payment.id, P, U, ends[n % len(ends)], D, decided_by="push",
+                                              reason=f"t{n}")
             uow.commit()
             outcomes.append((n, applied))
 
@@ -183,7 +184,7 @@ def test_racing_transitions_exactly_one_wins(uow_factory, payer, threads):
     winners = [n for n, applied in outcomes if applied]
     assert len(outcomes) == threads and len(winners) == 1
     stored = _get(uow_factory, payment.id)
-    assert stored.state == ends[winners[0] % len(ends)] and stored.decided_by == f"t{winners[0]}"
+    assert stored.state == ends[winners[0] % len(ends)] and stored.reason == f"t{winners[0]}"
 
 
 def test_rolled_back_transition_leaves_the_payment_pending(uow_factory, payer):
@@ -270,3 +271,25 @@ def test_due_queries_compare_instants_whatever_the_offset(uow_factory, payer):
         assert uow.payments.due_expiries(just_before, 10) == []
         assert [p.id for p in uow.payments.due_fallbacks(NOW.astimezone(tokyo), 10)] == [due.id]
         assert [p.id for p in uow.payments.due_expiries(NOW.astimezone(tokyo), 10)] == [due.id]
+
+
+@pytest.mark.parametrize("fields", [{"decided_by": "system"}, {"decided_by": None},
+                                    {"decided_by": "exemption"}, {"sca": "exempt", "sca_reason": "",
+                                                                  "decided_by": "exemption"}],
+                         ids=["by the system", "by no one", "exemption not recorded", "exemption without reason"])
+def test_the_database_refuses_an_approval_without_sca_or_a_recorded_exemption(uow_factory, payer, fields):
+    payment = _add(uow_factory, new_payment(payer, step=U))
+    with pytest.raises(IntegrityError), uow_factory() as uow:
+        uow.payments.transition(payment.id, P, U, State.APPROVED, D, **fields)
+        uow.commit()
+    assert _get(uow_factory, payment.id).state == P
+
+
+@pytest.mark.parametrize("fields", [{"decided_by": "push"}, {"decided_by": "code"},
+                                    {"sca": "exempt", "sca_reason": "low value", "decided_by": "exemption"}])
+def test_the_database_takes_an_approval_by_push_code_or_recorded_exemption(uow_factory, payer, fields):
+    payment = _add(uow_factory, new_payment(payer, step=U))
+    with uow_factory() as uow:
+        assert uow.payments.transition(payment.id, P, U, State.APPROVED, D, **fields)
+        uow.commit()
+    assert _get(uow_factory, payment.id).state == State.APPROVED

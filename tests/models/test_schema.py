@@ -51,7 +51,7 @@ def test_upgrade_is_idempotent_and_downgrade_empties(database_url, engine):
     migrate.upgrade(database_url)
     migrate.upgrade(database_url)
     head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
-    assert migrate.current(database_url) == head == "0007"
+    assert migrate.current(database_url) == head == "0008"
     migrate.downgrade(database_url, "base")
     assert migrate.current(database_url) is None
     assert not TABLES & set(inspect(engine).get_table_names())
@@ -80,7 +80,7 @@ def test_processes_migrating_side_by_side_migrate_once(database_url, engine):
     from tests.models.support import run_threads
 
     run_threads(lambda: migrate.upgrade(database_url), 1 if engine.dialect.name == "sqlite" else 4)
-    assert migrate.current(database_url) == "0007"
+    assert migrate.current(database_url) == "0008"
     assert _diffs(engine) == []
 
 
