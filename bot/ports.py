@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.core.entities import OutboxMessage, Payment, User
+from bot.core.entities import AuthEvent, OutboxMessage, Payment, User
 from bot.core.jobs import Job, JobKind
 from bot.core.payment import State, Step
 
@@ -163,6 +163,16 @@ class ReceiptRepository(Protocol):
         ...
 
 
+class AuthEventRepository(Protocol):
+    """The audit trail of authentication: rows are appended, never changed."""
+
+    def add(self, event: AuthEvent) -> None: ...
+
+    def for_user(self, user_id: int, limit: int) -> list[AuthEvent]:
+        """The person's events, newest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving without commit() rolls back."""
 
@@ -180,6 +190,9 @@ class UnitOfWork(Protocol):
 
     @property
     def receipts(self) -> ReceiptRepository: ...
+
+    @property
+    def events(self) -> AuthEventRepository: ...
 
     def __enter__(self) -> "UnitOfWork": ...
 

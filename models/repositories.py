@@ -8,11 +8,11 @@ from typing import Any, Callable
 from sqlalchemy import Connection, Row, and_, case, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.core.entities import Button, Channel, OutboxMessage, Payment, Registration, User
+from bot.core.entities import AuthEvent, Button, Channel, OutboxMessage, Payment, Registration, User
 from bot.core.jobs import Job, JobKind
 from bot.core.money import Money
 from bot.core.payment import TRANSITIONS, IllegalTransition, State, Step
-from models.tables import jobs, outbox, payments, receipts, users
+from models.tables import auth_events, jobs, outbox, payments, receipts, users
 
 # Payment attributes a transition may set alongside state and step. Terms are not among them.
 TRANSITION_FIELDS = frozenset({
@@ -334,6 +334,26 @@ class SqlReceiptRepository:
         statement = (dialect.insert(receipts).values(key=key, seen_at=now).on_conflict_do_nothing()
                      .returning(receipts.c.key))
         return self._c.execute(statement).first() is not None
+
+
+class SqlAuthEventRepository:
+    """The audit trail: appended to, never updated (the database refuses)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, event: AuthEvent) -> None:
+        """Append one event."""
+        self._c.execute(insert(auth_events).values(
+            at=event.at, user_id=event.user_id, action=event.action[:96], factor=event.factor,
+            result=event.result, detail=event.detail))
+
+    def for_user(self, user_id: int, limit: int) -> list[AuthEvent]:
+        """The person's events, newest first."""
+        rows = self._c.execute(select(auth_events).where(auth_events.c.user_id == user_id)
+                               .order_by(auth_events.c.at.desc(), auth_events.c.id.desc()).limit(limit))
+        return [AuthEvent(id=r.id, at=r.at, user_id=r.user_id, action=r.action, factor=r.factor, result=r.result,
+                          detail=r.detail) for r in rows]
 
 
 def _any(connection: Connection, query: Any) -> bool:

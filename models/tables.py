@@ -22,6 +22,7 @@ from sqlalchemy import (
     text,
 )
 
+from bot.core.entities import AUTH_FACTORS, AUTH_RESULTS
 from models.types import UtcDateTime
 
 NAMING_CONVENTION = {
@@ -176,6 +177,41 @@ receipts = Table(
     Column("seen_at", UtcDateTime, nullable=False),
     Index("ix_receipts_seen_at", "seen_at"),
 )
+
+auth_events = Table(
+    "auth_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=True),
+    Column("action", String(96), nullable=False),
+    Column("factor", String(16), nullable=False),
+    Column("result", String(16), nullable=False),
+    Column("detail", Text, nullable=True),
+    CheckConstraint(_one_of("factor", AUTH_FACTORS), name="factor"),
+    CheckConstraint(_one_of("result", AUTH_RESULTS), name="result"),
+    Index("ix_auth_events_user_at", "user_id", "at"),
+)
+
+# The audit trail is appended to, never rewritten: the database refuses an UPDATE of it.
+SQLITE_EVENTS_APPEND_ONLY = (
+    "CREATE TRIGGER auth_events_append_only BEFORE UPDATE ON auth_events FOR EACH ROW "
+    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
+)
+POSTGRESQL_EVENTS_FUNCTION = (
+    "CREATE FUNCTION auth_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "RAISE EXCEPTION 'the audit trail is append-only' USING ERRCODE = 'integrity_constraint_violation'; "
+    "END $$"
+)
+POSTGRESQL_EVENTS_TRIGGER = (
+    "CREATE TRIGGER auth_events_append_only BEFORE UPDATE ON auth_events FOR EACH ROW "
+    "EXECUTE FUNCTION auth_events_append_only()"
+)
+event.listen(auth_events, "after_create", DDL(SQLITE_EVENTS_APPEND_ONLY).execute_if(dialect="sqlite"))
+event.listen(auth_events, "after_create", DDL(POSTGRESQL_EVENTS_FUNCTION).execute_if(dialect="postgresql"))
+event.listen(auth_events, "after_create", DDL(POSTGRESQL_EVENTS_TRIGGER).execute_if(dialect="postgresql"))
+event.listen(auth_events, "after_drop",
+             DDL("DROP FUNCTION IF EXISTS auth_events_append_only()").execute_if(dialect="postgresql"))
 
 # Payment terms can never be rewritten, whatever code runs: the database refuses the UPDATE.
 FROZEN_PAYMENT_COLUMNS = (

@@ -10,6 +10,7 @@ from models.engine import writer_lock
 from models.notify import WORK_CHANNEL
 
 from models.repositories import (
+    SqlAuthEventRepository,
     SqlJobRepository,
     SqlOutboxRepository,
     SqlPaymentRepository,
@@ -26,6 +27,7 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepository
     jobs: SqlJobRepository
     receipts: SqlReceiptRepository
+    events: SqlAuthEventRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -51,6 +53,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(connection, self._wrote_work)
         self.jobs = SqlJobRepository(connection, self._wrote_work)
         self.receipts = SqlReceiptRepository(connection)
+        self.events = SqlAuthEventRepository(connection)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -131,3 +131,20 @@ class InboundMessage:
     callback_id: str | None = None  # the press to answer (Telegram callback query id)
     message_id: int | None = None  # the message whose button was pressed
     keyword: str | None = None  # stop/start/help, when the SMS provider already recognised one
+
+
+AUTH_FACTORS = ("push", "sms_code", "phone_code", "exemption", "chat")
+AUTH_RESULTS = ("approved", "denied", "passed", "failed", "locked", "refused")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthEvent:
+    """One line of the audit trail: who, for which action, with which factor, what came of it, when."""
+
+    id: int | None
+    at: datetime
+    user_id: int | None
+    action: str  # "payment <id>", "phone check", "phone change", ...
+    factor: str  # one of AUTH_FACTORS ("chat": a request made in the chat, no factor)
+    result: str  # one of AUTH_RESULTS
+    detail: str | None = None

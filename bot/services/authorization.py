@@ -10,6 +10,7 @@ from bot.core.jobs import Job, JobKind
 from bot.core.lockout import is_locked
 from bot.core.payment import Event, State, Step
 from bot.ports import AuthenticatorUnavailable, PushBinding, UnitOfWork
+from bot.services.audit import payment_action, record
 from bot.services.context import Context, ReplyTo, chat_of
 from bot.services.lockout import fail, failure_text, locked_text
 from bot.services.notifications import notify, reply
@@ -69,7 +70,7 @@ def check_code(ctx: Context, job: Job) -> None:
         if ok:
             decide(ctx, uow, payment, Event.APPROVE, "code")
         else:  # counted on the person: five in a row, over any payments and codes, lock them
-            strike, counted = fail(ctx, uow, payment.payer_id)
+            strike, counted = fail(ctx, uow, payment.payer_id, payment_action(payment.id), "sms_code")
             notify(ctx, uow, counted, payment.channel, failure_text(ctx, strike, counted))
         ctx.done(uow, job)
         uow.commit()
@@ -96,6 +97,8 @@ def record_decision(ctx: Context, request_id: str, status: str, dedupe_key: str,
             return "unknown"
         if claimed is not None and not _bound(uow, payment, claimed):
             log.warning("decision for push %s names another identity or payment: refused", request_id)
+            record(ctx, uow, payment.payer_id, payment_action(payment.id), "push", "refused",
+                   "the decision names another identity or payment")
             ctx.done(uow, job)
             uow.commit()
             return "mismatch"

@@ -10,21 +10,25 @@ from bot.core.entities import User
 from bot.core.lockout import Strike, attempts_left, count_failure
 from bot.core.payment import Event, Step
 from bot.ports import UnitOfWork
+from bot.services.audit import record
 from bot.services.context import Context
 from bot.services.outcomes import finish
 
 log = logging.getLogger(__name__)
 
 
-def fail(ctx: Context, uow: UnitOfWork, user_id: int) -> tuple[Strike, User]:
-    """Count a failed attempt on the person; the one that locks them also stops their pending payments."""
+def fail(ctx: Context, uow: UnitOfWork, user_id: int, action: str, factor: str) -> tuple[Strike, User]:
+    """Count a failed attempt on the person (and in the audit trail); the one that locks them also stops
+    their pending payments."""
     user = uow.users.get_for_update(user_id)
     if user is None:
         raise LookupError(f"no user {user_id}")
     strike = count_failure(user, ctx.clock.now(), timedelta(seconds=ctx.config.lock_seconds))
     uow.users.save(user)
+    record(ctx, uow, user_id, action, factor, "failed", f"{user.failed_attempts} in a row")
     if strike is Strike.LOCKED:
         log.warning("user %s locked after %s failed attempts in a row", user.id, user.failed_attempts)
+        record(ctx, uow, user_id, "account", factor, "locked", f"until {user.locked_until:%Y-%m-%d %H:%M} UTC")
         for payment in uow.payments.pending_for_payer(user_id):
             event = Event.BLOCK if payment.step is Step.CODE else Event.CANCEL
             finish(ctx, uow, payment, event, "system", "the payer was locked after failed attempts")

@@ -15,6 +15,7 @@ from bot.core.lockout import count_success
 from bot.core.payment import Event, IllegalTransition, State, fingerprint_matches, next_position
 from bot.core.sca import after_successful_sca
 from bot.ports import UnitOfWork
+from bot.services.audit import payment_action, record
 from bot.services.context import Context
 from bot.services.notifications import notify
 
@@ -54,6 +55,9 @@ def decide(ctx: Context, uow: UnitOfWork, payment: Payment, event: Event, by: st
         log.error("payment %s terms do not match their fingerprint; failing it", payment.id)
         return finish(ctx, uow, payment, Event.FAIL, "system", "terms changed after creation")
     applied = finish(ctx, uow, payment, event, by, f"{event.value} by {by}")
+    if applied:
+        record(ctx, uow, payment.payer_id, payment_action(payment.id), "push" if by == "push" else "sms_code",
+               "approved" if event is Event.APPROVE else "denied")
     if applied and user is not None:  # the person authenticated (an approval or a denial in the app)
         count_success(user)
         if event is Event.APPROVE:

@@ -16,6 +16,7 @@ from bot.core.payment import (
 from bot.core.sca import Decision, after_exemption, decide
 from bot.core.text import same_payee
 from bot.ports import AuthenticatorUnavailable, NoAuthenticatorApp, PushRequest, UnitOfWork
+from bot.services.audit import payment_action, record
 from bot.services.context import Context, ReplyTo, chat_of
 from bot.services.deadlines import run_fallback
 from bot.services.notifications import notify, reply
@@ -100,6 +101,7 @@ def _approve_exempt(ctx: Context, uow: UnitOfWork, user: User, payment: Payment,
     if not finish(ctx, uow, payment, Event.APPROVE, "exemption", decision.reason,
                   sca="exempt", sca_reason=decision.reason):
         return
+    record(ctx, uow, payment.payer_id, payment_action(payment.id), "exemption", "approved", decision.reason)
     user.exempt_count, user.exempt_total_eur_minor = after_exemption(
         user.exempt_count, user.exempt_total_eur_minor, decision.eur_minor)
     uow.users.save(user)

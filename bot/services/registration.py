@@ -16,6 +16,7 @@ from bot.ports import AuthenticatorUnavailable, UnitOfWork
 from bot.core.lockout import Strike, is_locked
 from bot.services.app_link import registered_text
 from bot.services.lockout import fail, failure_text, locked_text
+from bot.services.audit import record
 from bot.services.context import Context, ReplyTo, mask_phone
 from bot.services.notifications import reply, reply_after
 
@@ -96,6 +97,7 @@ def _on_registered_contact(ctx: Context, uow: UnitOfWork, to: ReplyTo, user: Use
         reply(ctx, uow, to, replies.same_phone(mask_phone(phone)), remove_keyboard=True)
         return
     log.warning("user %s shared a different number; not changed, registered number told", user.id)
+    record(ctx, uow, user.id, "phone change", "chat", "refused", f"to {mask_phone(phone)}: needs SCA")
     reply(ctx, uow, to, replies.phone_change_refused(mask_phone(phone)), remove_keyboard=True)
     if not user.sms_opted_out:
         reply(ctx, uow, ReplyTo(Channel.SMS, user.phone), replies.phone_change_notice(mask_phone(phone)))
@@ -176,7 +178,7 @@ def check_phone_code(ctx: Context, job: Job) -> None:
         return
     if not ok:
         with ctx.uow() as uow:
-            strike, counted = fail(ctx, uow, user.id)
+            strike, counted = fail(ctx, uow, user.id, "phone check", "phone_code")
             text = failure_text(ctx, strike, counted)
             if strike is not Strike.LOCKED:
                 text = replies.phone_code_wrong(text, sms=to.channel is Channel.SMS)
@@ -186,7 +188,8 @@ def check_phone_code(ctx: Context, job: Job) -> None:
         ctx.wake()
         return
 
-    def verified(current: User) -> str:
+    def verified(uow: UnitOfWork, current: User) -> str:
+        record(ctx, uow, current.id, "phone check", "phone_code", "passed")
         current.phone_verified = True
         ready = current.email is not None and current.authenticator_id is not None
         current.registration = advance(current.registration, phone_verified(ready))
@@ -210,7 +213,7 @@ def register(ctx: Context, job: Job) -> None:
         reply_after(ctx, job, to, replies.service_unavailable())
         return
 
-    def registered(current: User) -> str:
+    def registered(uow: UnitOfWork, current: User) -> str:
         current.email, current.authenticator_id = email, authenticator_id
         current.registration = advance(current.registration, RegistrationEvent.REGISTER)
         return registered_text(ctx, current)
@@ -219,12 +222,12 @@ def register(ctx: Context, job: Job) -> None:
 
 
 def _advance(ctx: Context, job: Job, user_id: int, to: ReplyTo, event: RegistrationEvent,
-             change: Callable[[User], str]) -> None:
+             change: Callable[[UnitOfWork, User], str]) -> None:
     """Apply `change` if the person's step still allows `event`, and send the reply it returns."""
     with ctx.uow() as uow:
         current = uow.users.get_for_update(user_id)
         if current is not None and allows(current.registration, event):
-            text = change(current)
+            text = change(uow, current)
             uow.users.save(current)
             reply(ctx, uow, to, text, remove_keyboard=to.channel is Channel.TELEGRAM)
         ctx.done(uow, job)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.core.entities import AuthEvent
 from bot.core.money import Money
 from bot.core.payment import IllegalTransition, State, Step
 from models.tables import payments
@@ -293,3 +294,14 @@ def test_the_database_takes_an_approval_by_push_code_or_recorded_exemption(uow_f
         assert uow.payments.transition(payment.id, P, U, State.APPROVED, D, **fields)
         uow.commit()
     assert _get(uow_factory, payment.id).state == State.APPROVED
+
+
+def test_the_audit_trail_refuses_to_be_rewritten(uow_factory, payer):
+    with uow_factory() as uow:
+        uow.events.add(AuthEvent(None, NOW, payer, "payment pay_1", "push", "denied"))
+        uow.commit()
+    with pytest.raises(IntegrityError), uow_factory() as uow:
+        uow._connection.execute(text("UPDATE auth_events SET result = 'approved'"))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.events.for_user(payer, 5)[0].result == "denied"

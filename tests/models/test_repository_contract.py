@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.core.entities import Channel, Registration
+from bot.core.entities import AuthEvent, Channel, Registration
 from bot.core.jobs import Job, JobKind
 from bot.core.payment import IllegalTransition, State, Step
 from bot.ports import UnitOfWorkFactory
@@ -109,6 +109,21 @@ def test_an_app_link_is_found_by_its_hash_and_spent_once(uow):
         spent = work.users.get(user.id)
         assert (spent.app_link_hash, spent.app_link_expires_at) == (None, None)
         assert work.users.by_app_link("a" * 64) is None
+
+
+def test_auth_events_are_appended_and_read_newest_first_per_person(uow):
+    payer, other = add_payer(uow), add_payer(uow)
+    with uow() as work:
+        work.events.add(AuthEvent(None, NOW, payer, "payment pay_1", "sms_code", "failed", "attempt 1"))
+        work.events.add(AuthEvent(None, seconds(5), payer, "payment pay_1", "push", "approved"))
+        work.events.add(AuthEvent(None, seconds(1), other, "phone check", "phone_code", "passed"))
+        work.commit()
+    with uow() as work:
+        events = work.events.for_user(payer, 10)
+        assert [(e.factor, e.result, e.at) for e in events] == [("push", "approved", seconds(5)),
+                                                                ("sms_code", "failed", NOW)]
+        assert events[1].detail == "attempt 1" and all(e.id is not None for e in events)
+        assert len(work.events.for_user(payer, 1)) == 1 and work.events.for_user(other, 10)[0].result == "passed"
 
 
 # ----------------------------------------------------------------------------- payments

@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 from models import migrate
 from models.tables import metadata
 
-TABLES = {"users", "payments", "outbox", "jobs", "receipts"}
+TABLES = {"users", "payments", "outbox", "jobs", "receipts", "auth_events"}
 
 
 def _diffs(engine) -> list:
@@ -41,7 +41,7 @@ def test_migration_and_create_all_make_the_same_triggers(database_url, engine):
     migrate.downgrade(database_url, "base")
     metadata.create_all(engine)
     try:
-        assert _triggers(engine) == migrated == {"payments_terms_frozen"}
+        assert _triggers(engine) == migrated == {"payments_terms_frozen", "auth_events_append_only"}
     finally:
         metadata.drop_all(engine)
 
@@ -51,7 +51,7 @@ def test_upgrade_is_idempotent_and_downgrade_empties(database_url, engine):
     migrate.upgrade(database_url)
     migrate.upgrade(database_url)
     head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
-    assert migrate.current(database_url) == head == "0008"
+    assert migrate.current(database_url) == head == "0009"
     migrate.downgrade(database_url, "base")
     assert migrate.current(database_url) is None
     assert not TABLES & set(inspect(engine).get_table_names())
@@ -80,7 +80,7 @@ def test_processes_migrating_side_by_side_migrate_once(database_url, engine):
     from tests.models.support import run_threads
 
     run_threads(lambda: migrate.upgrade(database_url), 1 if engine.dialect.name == "sqlite" else 4)
-    assert migrate.current(database_url) == "0008"
+    assert migrate.current(database_url) == "0009"
     assert _diffs(engine) == []
 
 

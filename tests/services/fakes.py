@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
-from bot.core.entities import OutboxMessage, Payment, User
+from bot.core.entities import AuthEvent, OutboxMessage, Payment, User
 from bot.core.jobs import Job, JobKind
 from bot.core.payment import TRANSITIONS, IllegalTransition, State, Step
 from bot.ports import (
@@ -46,11 +46,13 @@ class Store:
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     jobs: dict[int, Job] = field(default_factory=dict)
     outbox_leases: dict[int, datetime] = field(default_factory=dict)  # message id -> leased until
+    events: list[AuthEvent] = field(default_factory=list)  # the audit trail, oldest first
 
     def copy(self) -> "Store":
         """A working copy for one unit of work; ids keep counting across copies, as a sequence does."""
         return Store(copy.deepcopy(self.users), copy.deepcopy(self.payments), copy.deepcopy(self.outbox),
-                     set(self.receipts), self.ids, copy.deepcopy(self.jobs), dict(self.outbox_leases))
+                     set(self.receipts), self.ids, copy.deepcopy(self.jobs), dict(self.outbox_leases),
+                     list(self.events))
 
 
 class _Users:
@@ -284,6 +286,18 @@ class _Receipts:
         return True
 
 
+class _Events:
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    def add(self, event: AuthEvent) -> None:
+        self.s.events.append(replace(event, id=next(self.s.ids)))
+
+    def for_user(self, user_id: int, limit: int) -> list[AuthEvent]:
+        mine = [e for e in self.s.events if e.user_id == user_id]
+        return sorted(mine, key=lambda e: (e.at, e.id or 0), reverse=True)[:limit]
+
+
 class FakeUnitOfWork:
     """A transaction over a copy of the store: commit() writes it back, leaving without it discards it."""
 
@@ -294,7 +308,7 @@ class FakeUnitOfWork:
         self.work = self.store.copy()
         self.users, self.payments = _Users(self.work), _Payments(self.work)
         self.outbox, self.receipts = _Outbox(self.work), _Receipts(self.work)
-        self.jobs = _Jobs(self.work)
+        self.jobs, self.events = _Jobs(self.work), _Events(self.work)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -304,6 +318,7 @@ class FakeUnitOfWork:
         self.store.users, self.store.payments = self.work.users, self.work.payments
         self.store.outbox, self.store.receipts = self.work.outbox, self.work.receipts
         self.store.jobs, self.store.outbox_leases = self.work.jobs, self.work.outbox_leases
+        self.store.events = self.work.events
         self.__enter__()
 
 

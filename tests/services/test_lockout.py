@@ -80,7 +80,7 @@ def test_a_lock_stops_a_payment_still_waiting_for_its_push(world):
     person.says("send $2 to Neville")
     person.presses(f"confirm:{person.payment_for(2).id}")  # its push is out; failure 5 comes by another way
     with world.services.uow() as uow:
-        fail(world.services, uow, person.user_record().id)
+        fail(world.services, uow, person.user_record().id, "payment elsewhere", "sms_code")
         uow.commit()
     assert person.payment_for(2).state is State.CANCELLED
 
@@ -99,3 +99,18 @@ def test_a_right_code_or_a_decision_in_the_app_starts_the_count_again(world):
     person.says("send $3 to Neville")  # refused while $2 waits; so end it by a denial in the app
     world.services.record_decision(person.payment_for(2).push_request_id, "denied", "cb-deny")
     assert person.user_record().failed_attempts == 0
+
+
+def test_every_decision_and_failure_lands_in_the_audit_trail(world):
+    person = registered_after_a_wrong_phone_code(world)
+    at_code_step(world, person, 1)
+    person.says(WRONG)
+    person.says(world.auth.payment_code)
+    person.says("send $2 to Neville")
+    person.presses(f"confirm:{person.payment_for(2).id}")
+    world.services.record_decision(person.payment_for(2).push_request_id, "denied", "cb-deny")
+    trail = [(e.action, e.factor, e.result) for e in world.store.events if e.user_id == person.user_record().id]
+    first, second = person.payment_for(1).id, person.payment_for(2).id
+    assert trail == [("phone check", "phone_code", "failed"), ("phone check", "phone_code", "passed"),
+                     (f"payment {first}", "sms_code", "failed"), (f"payment {first}", "sms_code", "approved"),
+                     (f"payment {second}", "push", "denied")]

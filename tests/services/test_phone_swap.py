@@ -30,6 +30,7 @@ def test_a_new_number_from_the_chat_is_refused_and_the_registered_number_told(wo
                                   "+4*********23. Nothing changed. If this was not you, your Telegram account may be "
                                   "in someone else's hands."]
     assert sms_to(world, NEW) == [] and len(world.auth.called("start_phone_verification")) == codes_before
+    assert [(e.action, e.result) for e in world.store.events][-1] == ("phone change", "refused")
 
 
 def test_the_next_payment_code_still_goes_to_the_registered_number(world):

@@ -42,6 +42,8 @@ def test_a_decision_claiming_another_persons_push_changes_nothing(world, two, ch
     outcome = world.services.record_decision(hermione.payment().push_request_id, "approved", "cb-1", claimed)
 
     assert outcome == "mismatch"
+    assert [(e.factor, e.result) for e in world.store.events if e.action == f"payment {hermione.payment().id}"] == [
+        ("push", "refused")]
     assert [(p.payment().state, p.payment().step) for p in two] == [(State.PENDING, Step.PUSH)] * 2
     assert len(hermione.inbox()) == before
     assert world.services.record_decision(hermione.payment().push_request_id, "approved", "cb-1",
