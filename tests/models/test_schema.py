@@ -97,3 +97,23 @@ def test_migrated_jobs_table_takes_every_job_kind_and_only_those(database_url, e
             connection.execute(insert, {"kind": kind.value})
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(insert, {"kind": "no_such_kind"})
+
+
+def test_a_database_with_people_and_payments_migrates_from_0004_to_head(database_url, engine):
+    migrate.upgrade(database_url, "0004")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO users (id, created_at, phone, phone_verified, registration, default_currency, locale, "
+            "telegram_blocked, sms_opted_out, exempt_count, exempt_total_eur_minor) VALUES "
+            "(1, CURRENT_TIMESTAMP, '+15005550006', TRUE, 'ready', 'USD', 'en_US', FALSE, FALSE, 0, 0)"))
+        connection.execute(text(
+            "INSERT INTO payments (id, payer_id, payee, amount_minor, currency, digits, channel, fingerprint, state, "
+            "step, sca, sca_reason, code_attempts, expires_at, decided_by, created_at) VALUES ('pay_1', 1, "
+            "'Neville', 2000, 'USD', 2, 'sms', 'f', 'approved', 'done', 'challenge', 'challenged', 0, "
+            "CURRENT_TIMESTAMP, 'push', CURRENT_TIMESTAMP)"))
+    migrate.upgrade(database_url)
+    assert migrate.current(database_url) == "0009"
+    assert _triggers(engine) == {"payments_terms_frozen", "auth_events_append_only"}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT payer_id FROM payments")).scalar_one() == 1
+        assert connection.execute(text("SELECT failed_attempts FROM users")).scalar_one() == 0
