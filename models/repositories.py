@@ -8,7 +8,7 @@ from typing import Any, Callable
 from sqlalchemy import Connection, Row, and_, case, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.core.entities import AuthEvent, Button, Channel, OutboxMessage, Payment, Registration, User
+from bot.core.entities import SECRET_BLANKED, AuthEvent, Button, Channel, OutboxMessage, Payment, Registration, User
 from bot.core.jobs import Job, JobKind
 from bot.core.money import Money
 from bot.core.payment import TRANSITIONS, IllegalTransition, State, Step
@@ -246,7 +246,7 @@ class SqlOutboxRepository:
     def mark_delivered_many(self, message_ids: list[int], now: datetime) -> None:
         """Record the delivery of several messages in one statement."""
         self._c.execute(update(outbox).where(outbox.c.id.in_(message_ids), outbox.c.next_attempt_at.is_not(None))
-                        .values(next_attempt_at=None, leased_until=None, delivered_at=now))
+                        .values(next_attempt_at=None, leased_until=None, delivered_at=now, text=_BLANKED_IF_SECRET))
 
     def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
         """Count a failed attempt, release the lease and make the message due again at `next_attempt_at`."""
@@ -260,7 +260,11 @@ class SqlOutboxRepository:
 
     def _finish(self, message_id: int, **values: object) -> None:
         self._c.execute(update(outbox).where(outbox.c.id == message_id, outbox.c.next_attempt_at.is_not(None))
-                        .values(next_attempt_at=None, leased_until=None, **values))
+                        .values(next_attempt_at=None, leased_until=None, text=_BLANKED_IF_SECRET, **values))
+
+
+# A message that carried a credential keeps no copy of it once it is sent or given up.
+_BLANKED_IF_SECRET = case((outbox.c.secret, SECRET_BLANKED), else_=outbox.c.text)
 
 
 class SqlJobRepository:
@@ -426,7 +430,8 @@ def _outbox_values(msg: OutboxMessage) -> dict[str, Any]:
     return {
         "id": msg.id, "channel": Channel(msg.channel).value, "recipient": msg.recipient, "text": msg.text,
         "buttons": [[{"text": b.text, "data": b.data} for b in row] for row in msg.buttons],
-        "request_contact": msg.request_contact, "remove_keyboard": msg.remove_keyboard, "attempts": msg.attempts,
+        "request_contact": msg.request_contact, "remove_keyboard": msg.remove_keyboard, "secret": msg.secret,
+        "attempts": msg.attempts,
         "created_at": msg.created_at,
         "next_attempt_at": None if done else (msg.next_attempt_at or msg.created_at), "leased_until": None,
         "delivered_at": msg.delivered_at, "failed_at": msg.failed_at, "last_error": msg.last_error,
@@ -440,7 +445,7 @@ def _outbox_from(row: Row[Any]) -> OutboxMessage:
         created_at=m["created_at"],
         buttons=[[Button(b["text"], b["data"]) for b in line] for line in m["buttons"]],
         request_contact=bool(m["request_contact"]), remove_keyboard=bool(m["remove_keyboard"]),
-        attempts=m["attempts"], next_attempt_at=m["next_attempt_at"],
+        secret=bool(m["secret"]), attempts=m["attempts"], next_attempt_at=m["next_attempt_at"],
         delivered_at=m["delivered_at"], failed_at=m["failed_at"], last_error=m["last_error"],
     )
 

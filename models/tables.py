@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     text,
 )
 
@@ -132,6 +133,7 @@ outbox = Table(
     Column("buttons", JSON, nullable=False),
     Column("request_contact", Boolean, nullable=False, default=False),
     Column("remove_keyboard", Boolean, nullable=False, default=False),
+    Column("secret", Boolean, nullable=False, default=False, server_default=false()),
     Column("attempts", Integer, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False),
     # Set while the message still has to go out, NULL once delivered or failed.

@@ -26,6 +26,9 @@ def onetouch_callback():
     decision = c.parse_authy_callback(body)
     if decision is None:
         return jsonify(result="ignored"), 200
+    if not decision.get("authy_id") or not decision.get("payment_id"):
+        log.warning("Authy callback without its Authy id or payment id refused")
+        abort(403)  # a decision must name whose push it answers (the console's test callback does not)
     claimed = PushBinding(decision.get("authy_id"), decision.get("payment_id"))
     outcome = c.services.record_decision(decision["uuid"], decision["status"],
                                          f"authy:{decision['uuid']}:{decision['status']}", claimed)

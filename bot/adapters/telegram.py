@@ -79,6 +79,12 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
     return DeliveryError(f"network: {exc.message}")
 
 
+def _log_typing_failure(future: Any) -> None:
+    """A typing indicator that did not show is worth a debug line, nothing more."""
+    if not future.cancelled() and future.exception() is not None:
+        log.debug("typing indicator not shown: %s", future.exception())
+
+
 class TelegramGateway:
     """Runs python-telegram-bot on its own thread and loop; other threads hand it work."""
 
@@ -226,8 +232,16 @@ class TelegramGateway:
             self._call(bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None))
 
     def show_typing(self, chat_id: int) -> None:
-        """Show "typing…" in the chat until our next message (or 5 s); raises DeliveryError."""
-        self._call(self._bot().send_chat_action(chat_id=chat_id, action=ChatAction.TYPING))
+        """Show "typing…" in the chat until our next message (or 5 s), without waiting for Telegram.
+
+        Cosmetic: the caller's outside call goes on at once, so a slow Telegram never stretches a job
+        past its lease; a failure is only logged.
+        """
+        if self._loop is None or self._app is None:
+            raise DeliveryError("Telegram is not started")
+        future = asyncio.run_coroutine_threadsafe(
+            self._app.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING), self._loop)
+        future.add_done_callback(_log_typing_failure)
 
     def set_webhook(self, url: str, secret: str) -> None:
         """Register our webhook with Telegram, with its secret token."""

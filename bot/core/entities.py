@@ -109,6 +109,7 @@ class OutboxMessage:
     buttons: list[list[Button]] = field(default_factory=list)
     request_contact: bool = False  # show a "share my phone number" button
     remove_keyboard: bool = False  # take that button away again
+    secret: bool = False  # carries a credential (a set-up link): its text is blanked once it is sent
     attempts: int = 0
     next_attempt_at: datetime | None = None
     delivered_at: datetime | None = None
@@ -132,6 +133,8 @@ class InboundMessage:
     message_id: int | None = None  # the message whose button was pressed
     keyword: str | None = None  # stop/start/help, when the SMS provider already recognised one
 
+
+SECRET_BLANKED = "[a one-time link, removed once sent]"  # what a secret outbox message keeps of its text
 
 AUTH_FACTORS = ("push", "sms_code", "phone_code", "exemption", "chat")
 AUTH_RESULTS = ("approved", "denied", "passed", "failed", "locked", "refused")

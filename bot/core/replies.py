@@ -109,12 +109,6 @@ def app_link(url: str, minutes: int) -> str:
             f"(it works once, for {minutes} minutes): {url}")
 
 
-def registered_with_app_link(url: str, minutes: int) -> str:
-    """Registration complete, on an authenticator whose app enrols from our link."""
-    return (f"You're all set. Last step: open this link on your phone to link the Payfriend app, where you "
-            f"approve payments (it works once, for {minutes} minutes): {url} Then try: {EXAMPLE}")
-
-
 def app_already_set_up(authenticator: str) -> str:
     """'app' from someone whose app is enrolled: a second enrolment would be a sensitive action."""
     return (f"Your {authenticator} app is already set up, and payments are approved there. "

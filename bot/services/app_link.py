@@ -17,6 +17,7 @@ from datetime import timedelta
 from bot.core import replies
 from bot.core.entities import InboundMessage, User
 from bot.core.jobs import Job, JobKind
+from bot.core.lockout import is_locked
 from bot.ports import AppAccess, AuthenticatorUnavailable, UnitOfWork
 from bot.services.context import Context, ReplyTo
 from bot.services.notifications import reply, reply_after
@@ -45,13 +46,12 @@ def new_link(ctx: Context, user: User) -> str | None:
     return base.rstrip("/") + LINK_PATH + token
 
 
-def registered_text(ctx: Context, user: User) -> str:
-    """The reply that ends registration: with the set-up link where the app enrols from one."""
+def send_link_after_registration(ctx: Context, uow: UnitOfWork, to: ReplyTo, user: User) -> None:
+    """Where the app enrols from a link, the message after "You're all set" carries one (the caller saves)."""
     if ctx.authenticator.enrols_app:
         url = new_link(ctx, user)
         if url is not None:
-            return replies.registered_with_app_link(url, LINK_MINUTES)
-    return replies.registered(ctx.config.authenticator_label)
+            reply(ctx, uow, to, replies.app_link(url, LINK_MINUTES), secret=True)
 
 
 def on_set_up_app(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User) -> None:
@@ -87,7 +87,7 @@ def offer_app_link(ctx: Context, job: Job) -> None:
             else:
                 uow.users.save(current)
                 text = replies.app_link(url, LINK_MINUTES)
-            reply(ctx, uow, to, text)
+            reply(ctx, uow, to, text, secret=url is not None)
         ctx.done(uow, job)
         uow.commit()
     ctx.wake()
@@ -105,7 +105,7 @@ def redeem_app_link(ctx: Context, token: str) -> AppAccess | None:
     with ctx.uow() as uow:
         user = uow.users.by_app_link(digest)
     if (user is None or user.id is None or user.authenticator_id is None or user.app_link_expires_at is None
-            or user.app_link_expires_at <= ctx.clock.now()):
+            or user.app_link_expires_at <= ctx.clock.now() or is_locked(user, ctx.clock.now())):
         return None
     access = ctx.authenticator.app_access(user.authenticator_id)
     with ctx.uow() as uow:

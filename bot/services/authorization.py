@@ -118,10 +118,12 @@ def record_decision(ctx: Context, request_id: str, status: str, dedupe_key: str,
 
 
 def _bound(uow: UnitOfWork, payment: Payment, claimed: PushBinding) -> bool:
-    """Whether a decision's claimed identity and payment id are those of the payment's own push."""
+    """Whether a decision's claimed identity (and payment id, where the vendor reports one) are those of
+    the payment's own push. Authy's status answer has no hidden details: its callbacks must carry them."""
     payer = uow.users.get(payment.payer_id)
-    return (payer is not None and payer.authenticator_id is not None and claimed.payment_id == payment.id
-            and claimed.authenticator_id == payer.authenticator_id)
+    return (payer is not None and payer.authenticator_id is not None
+            and claimed.authenticator_id == payer.authenticator_id
+            and claimed.payment_id in (None, payment.id))
 
 
 def _tell_late_tap(ctx: Context, uow: UnitOfWork, payment_id: str) -> None:

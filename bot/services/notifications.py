@@ -21,13 +21,13 @@ LEASE_MARGIN_SECONDS = 5.0
 
 
 def reply(ctx: Context, uow: UnitOfWork, to: ReplyTo, text: str, *, buttons: list[list[Button]] | None = None,
-          request_contact: bool = False, remove_keyboard: bool = False) -> None:
+          request_contact: bool = False, remove_keyboard: bool = False, secret: bool = False) -> None:
     """Answer a person in the chat or number their message came from."""
     if to.channel is Channel.SMS:
         text = to_gsm7(text)
     uow.outbox.add(OutboxMessage(id=None, channel=to.channel, recipient=to.recipient, text=text,
                                  created_at=ctx.clock.now(), buttons=buttons or [],
-                                 request_contact=request_contact, remove_keyboard=remove_keyboard))
+                                 request_contact=request_contact, remove_keyboard=remove_keyboard, secret=secret))
 
 
 def reply_after(ctx: Context, job: Job | None, to: ReplyTo, text: str) -> None:

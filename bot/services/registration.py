@@ -14,7 +14,7 @@ from bot.core.jobs import Job, JobKind
 from bot.core.registration import RegistrationEvent, advance, allows, check_start, phone_verified
 from bot.ports import AuthenticatorUnavailable, UnitOfWork
 from bot.core.lockout import Strike, is_locked
-from bot.services.app_link import registered_text
+from bot.services.app_link import send_link_after_registration
 from bot.services.lockout import fail, failure_text, locked_text
 from bot.services.audit import record
 from bot.services.context import Context, ReplyTo, mask_phone
@@ -66,7 +66,7 @@ def on_contact(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User | 
     if owner is not None and owner.telegram_user_id not in (None, int(msg.sender)):
         reply(ctx, uow, to, replies.not_own_contact(), request_contact=_needs_contact(user))
         return
-    if user is not None and user.phone_verified and user.phone is not None:
+    if user is not None and user.phone is not None and (user.phone_verified or user.authenticator_id is not None):
         _on_registered_contact(ctx, uow, to, user, phone)
         return
     person = owner or user or User(id=None, created_at=ctx.clock.now(), default_currency=ctx.config.default_currency)
@@ -87,12 +87,15 @@ def on_contact(ctx: Context, uow: UnitOfWork, msg: InboundMessage, user: User | 
 
 
 def _on_registered_contact(ctx: Context, uow: UnitOfWork, to: ReplyTo, user: User, phone: str) -> None:
-    """A person with a proved number shared a contact: never a silent change of number.
+    """A registered person (or one whose number is proved) shared a contact: never a silent change of number.
 
     A code to the new number would only prove the new number; after a Telegram takeover with a
     number change it would hand the attacker the SMS factor. The registered number is told instead.
     """
     assert user.phone is not None
+    if phone == user.phone and not user.phone_verified:  # linking Telegram: the code is still to come
+        _start_phone_check(ctx, uow, user, to, welcome=False)
+        return
     if phone == user.phone:
         reply(ctx, uow, to, replies.same_phone(mask_phone(phone)), remove_keyboard=True)
         return
@@ -170,6 +173,9 @@ def check_phone_code(ctx: Context, job: Job) -> None:
         user = uow.users.get(job.payload["user_id"])
     if user is None or user.phone is None or user.id is None:
         return
+    if is_locked(user, ctx.clock.now()):  # locked while this check waited: the vendor is not asked
+        reply_after(ctx, job, to, locked_text(ctx, user))
+        return
     ctx.show_typing(to)
     try:
         ok = ctx.authenticator.check_phone_verification(user.phone, job.payload["code"])
@@ -189,6 +195,8 @@ def check_phone_code(ctx: Context, job: Job) -> None:
         return
 
     def verified(uow: UnitOfWork, current: User) -> str:
+        if is_locked(current, ctx.clock.now()):  # another check locked the person meanwhile
+            return locked_text(ctx, current)
         record(ctx, uow, current.id, "phone check", "phone_code", "passed")
         current.phone_verified = True
         ready = current.email is not None and current.authenticator_id is not None
@@ -216,20 +224,26 @@ def register(ctx: Context, job: Job) -> None:
     def registered(uow: UnitOfWork, current: User) -> str:
         current.email, current.authenticator_id = email, authenticator_id
         current.registration = advance(current.registration, RegistrationEvent.REGISTER)
-        return registered_text(ctx, current)
+        return replies.registered(ctx.config.authenticator_label)
 
-    _advance(ctx, job, user.id, to, RegistrationEvent.REGISTER, registered)
+    def link(uow: UnitOfWork, current: User) -> None:
+        send_link_after_registration(ctx, uow, to, current)
+
+    _advance(ctx, job, user.id, to, RegistrationEvent.REGISTER, registered, then=link)
 
 
 def _advance(ctx: Context, job: Job, user_id: int, to: ReplyTo, event: RegistrationEvent,
-             change: Callable[[UnitOfWork, User], str]) -> None:
-    """Apply `change` if the person's step still allows `event`, and send the reply it returns."""
+             change: Callable[[UnitOfWork, User], str],
+             then: Callable[[UnitOfWork, User], None] | None = None) -> None:
+    """Apply `change` if the person's step still allows `event`, send the reply it returns, then `then`."""
     with ctx.uow() as uow:
         current = uow.users.get_for_update(user_id)
         if current is not None and allows(current.registration, event):
             text = change(uow, current)
-            uow.users.save(current)
             reply(ctx, uow, to, text, remove_keyboard=to.channel is Channel.TELEGRAM)
+            if then is not None:
+                then(uow, current)
+            uow.users.save(current)
         ctx.done(uow, job)
         uow.commit()
     ctx.wake()

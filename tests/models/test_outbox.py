@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from bot.core.entities import Button, Channel
+from sqlalchemy import select
+
+from bot.core.entities import SECRET_BLANKED, Button, Channel
+from models.tables import outbox
 from tests.models.support import NOW, new_message, run_threads
 
 LEASE = NOW + timedelta(seconds=30)
@@ -150,3 +153,20 @@ def test_undelivered_lists_what_still_waits_oldest_first(uow_factory):
         uow.commit()
     with uow_factory() as uow:
         assert [m.id for m in uow.outbox.undelivered(10)] == [first.id, second.id]
+
+
+def test_a_secret_message_keeps_no_text_once_delivered_or_given_up(uow_factory):
+    with uow_factory() as uow:
+        sent = uow.outbox.add(new_message(text="link #tok", secret=True))
+        failed = uow.outbox.add(new_message(text="link #tok2", secret=True))
+        plain = uow.outbox.add(new_message(text="Sent: $20.00 to Neville"))
+        uow.commit()
+    with uow_factory() as uow:
+        assert [m.secret for m in uow.outbox.undelivered(10)] == [True, True, False]
+        uow.outbox.mark_delivered_many([sent.id, plain.id], NOW)
+        uow.outbox.mark_failed(failed.id, "blocked", NOW)
+        uow.commit()
+    with uow_factory() as uow:
+        rows = dict(uow._connection.execute(select(outbox.c.id, outbox.c.text)).all())
+    assert [rows[sent.id], rows[failed.id], rows[plain.id]] == [SECRET_BLANKED, SECRET_BLANKED,
+                                                                "Sent: $20.00 to Neville"]

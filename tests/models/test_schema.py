@@ -51,7 +51,7 @@ def test_upgrade_is_idempotent_and_downgrade_empties(database_url, engine):
     migrate.upgrade(database_url)
     migrate.upgrade(database_url)
     head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
-    assert migrate.current(database_url) == head == "0009"
+    assert migrate.current(database_url) == head == "0010"
     migrate.downgrade(database_url, "base")
     assert migrate.current(database_url) is None
     assert not TABLES & set(inspect(engine).get_table_names())
@@ -80,7 +80,7 @@ def test_processes_migrating_side_by_side_migrate_once(database_url, engine):
     from tests.models.support import run_threads
 
     run_threads(lambda: migrate.upgrade(database_url), 1 if engine.dialect.name == "sqlite" else 4)
-    assert migrate.current(database_url) == "0009"
+    assert migrate.current(database_url) == "0010"
     assert _diffs(engine) == []
 
 
@@ -112,7 +112,7 @@ def test_a_database_with_people_and_payments_migrates_from_0004_to_head(database
             "'Neville', 2000, 'USD', 2, 'sms', 'f', 'approved', 'done', 'challenge', 'challenged', 0, "
             "CURRENT_TIMESTAMP, 'push', CURRENT_TIMESTAMP)"))
     migrate.upgrade(database_url)
-    assert migrate.current(database_url) == "0009"
+    assert migrate.current(database_url) == "0010"
     assert _triggers(engine) == {"payments_terms_frozen", "auth_events_append_only"}
     with engine.connect() as connection:
         assert connection.execute(text("SELECT payer_id FROM payments")).scalar_one() == 1

@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
-from bot.core.entities import AuthEvent, OutboxMessage, Payment, User
+from bot.core.entities import SECRET_BLANKED, AuthEvent, OutboxMessage, Payment, User
 from bot.core.jobs import Job, JobKind
 from bot.core.payment import TRANSITIONS, IllegalTransition, State, Step
 from bot.ports import (
@@ -228,6 +228,8 @@ class _Outbox:
             return
         for name, value in values.items():
             setattr(m, name, value)
+        if m.secret:
+            m.text = SECRET_BLANKED
         m.next_attempt_at = None
         self.s.outbox_leases.pop(message_id, None)
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.core.entities import SECRET_BLANKED, Channel
 from bot.ports import AuthenticatorUnavailable
 from bot.services.app_link import LINK_MINUTES, link_hash
 from tests.services.conftest import Person
@@ -28,16 +29,21 @@ def token_in(text: str) -> str:
     return found.group(1)
 
 
-def test_registration_ends_with_a_one_time_link_whose_token_is_stored_only_as_a_hash(linked_world):
+def test_registration_ends_with_a_one_time_link_stored_only_as_a_hash_and_blanked_once_sent(linked_world):
     person = Person(linked_world)
     person.register()
-    last = person.last()
-    assert last.startswith("You're all set. Last step: open this link on your phone")
-    assert f"for {LINK_MINUTES} minutes" in last and "Then try: send $20 to Neville" in last
-    token = token_in(last)
+    all_set, link = person.inbox()[-2:]
+    assert all_set.text.startswith("You're all set. Payments are approved in your Authy app.")
+    assert link.text.startswith("Set up approvals: open this link on your phone to link the Payfriend app")
+    assert f"for {LINK_MINUTES} minutes" in link.text and link.secret and not all_set.secret
+    token = token_in(link.text)
     user = person.user_record()
     assert user.app_link_hash == link_hash(token) and token not in user.app_link_hash
     assert user.app_link_expires_at == linked_world.clock.now() + timedelta(minutes=LINK_MINUTES)
+    while linked_world.services.deliver_outbox({Channel.TELEGRAM: linked_world.telegram}):
+        pass
+    assert link.text in [m.text for m in linked_world.telegram.sent]  # the person got the link ...
+    assert linked_world.store.outbox[link.id].text == SECRET_BLANKED  # ... and the database keeps none of it
 
 
 def test_the_app_gets_its_enrolment_token_once(linked_world):
@@ -135,3 +141,16 @@ def test_a_payment_without_an_app_says_so_and_texts_a_code(linked_world):
                              "Send 'app' for a link that sets it up.")
     assert linked_world.auth.called("send_code")
 
+
+
+def test_a_locked_persons_link_gets_nothing(linked_world):
+    person = Person(linked_world)
+    person.register()
+    token = token_in(person.inbox()[-1].text)
+    with linked_world.services.uow() as uow:
+        user = uow.users.get_for_update(person.user_record().id)
+        user.locked_until = linked_world.clock.now() + timedelta(hours=1)
+        uow.users.save(user)
+        uow.commit()
+    assert linked_world.services.redeem_app_link(token) is None
+    assert linked_world.auth.called("app_access") == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core.payment import State
+from bot.jobs import drain
 from bot.services.lockout import fail
 from tests.services.conftest import Person
 
@@ -114,3 +115,17 @@ def test_every_decision_and_failure_lands_in_the_audit_trail(world):
     assert trail == [("phone check", "phone_code", "failed"), ("phone check", "phone_code", "passed"),
                      (f"payment {first}", "sms_code", "failed"), (f"payment {first}", "sms_code", "approved"),
                      (f"payment {second}", "push", "denied")]
+
+
+def test_phone_code_checks_queued_before_a_lock_stop_at_it(world):
+    person = Person(world)
+    person.says("/start")
+    person.shares_contact()
+    world.services.wake = lambda: None  # the checks queue up, as when people type faster than the worker
+    for n in range(7):
+        person.says(f"00000{n}")
+    person.says(world.auth.phone_code)
+    drain(world.services)
+    assert len(world.auth.called("check_phone_verification")) == 5  # the 6th and later are never asked
+    assert not person.user_record().phone_verified
+    assert person.last().startswith(LOCKED_PREFIX)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.entities import Channel
+from bot.core.entities import Channel, InboundMessage
 from tests.services.conftest import Person
 
 OLD, NEW = "+15005550006", "+447700900123"
@@ -53,3 +53,24 @@ def test_the_same_number_again_changes_nothing_and_sends_no_code(world):
     assert person.last() == "+1********06 is already your number with Payfriend; nothing changed."
     assert person.user_record().phone_verified and sms_to(world, OLD) == []
     assert len(world.auth.called("start_phone_verification")) == codes_before
+
+
+def test_a_number_change_while_linking_telegram_is_refused_too(world):
+    def sms(text: str, n: int) -> None:
+        world.services.handle_inbound(InboundMessage(Channel.SMS, OLD, f"sms:{n}", text=text))
+
+    sms("hi", 1)  # registered by SMS first
+    sms(world.auth.phone_code, 2)
+    sms("hermione@example.com", 3)
+    telegram = Person(world, phone=OLD)
+    telegram.says("/start")
+    telegram.shares_contact()  # linking Telegram: a code to OLD is on its way
+    assert not telegram.user_record().phone_verified
+
+    telegram.shares_contact(NEW.lstrip("+"))  # the account, taken over, now has another number
+
+    user = telegram.user_record()
+    assert user.phone == OLD and telegram.last().startswith("Your Payfriend number was not changed")
+    assert sms_to(world, NEW) == [] and world.auth.called("start_phone_verification")[-1] == (OLD,)
+    telegram.says(world.auth.phone_code)  # the code to OLD still links Telegram
+    assert telegram.user_record().phone_verified and telegram.user_record().phone == OLD

@@ -68,3 +68,19 @@ def test_a_fetched_decision_bound_to_its_own_push_applies(world, two):
     world.auth.statuses[request_id] = "approved"
     world.services.accept_push_event(request_id, "ev-1")
     assert hermione.payment().state is State.APPROVED
+
+
+def test_a_fetched_decision_whose_vendor_reports_no_payment_id_is_bound_by_identity(world, two):
+    hermione, ron = two
+    request_id = hermione.payment().push_request_id
+    world.auth.statuses[request_id] = "approved"
+    own = world.auth.bindings[request_id]
+    world.auth.bindings[request_id] = PushBinding(own.authenticator_id, None)  # as Authy's status answer reads
+    world.services.accept_push_event(request_id, "ev-1")
+    assert hermione.payment().state is State.APPROVED
+
+    other_request = ron.payment().push_request_id
+    world.auth.statuses[other_request] = "approved"
+    world.auth.bindings[other_request] = PushBinding(own.authenticator_id, None)  # Hermione's identity
+    world.services.accept_push_event(other_request, "ev-2")
+    assert ron.payment().state is State.PENDING
