@@ -34,7 +34,7 @@ PEOPLE_PER_CHANNEL = 25  # x 2 channels x one payment of each kind = 200 payment
 PAYMENTS = len(KINDS) * 2 * PEOPLE_PER_CHANNEL
 KILL_AFTER = PAYMENTS * 35 // 100  # payments ended before a worker is killed
 FALLBACK_SECONDS = 3
-EXPIRY_SECONDS = 20
+EXPIRY_SECONDS = 40  # past a dead worker's leases (~25 s), so a slow machine still sees every push before it ends
 POLL_SECONDS = 0.5  # how often a person looks at their phone
 ANSWER_SECONDS = 90  # the longest a person waits for one answer (a dead worker's leases are ~25 s)
 IN_FLIGHT_AT_MOST = 16  # a worker sends on 8 outbox threads and calls out on 8 job threads
