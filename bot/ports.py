@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Callable, Protocol
 
 from bot.core.entities import AuthEvent, OutboxMessage, Payment, User
 from bot.core.jobs import Job, JobKind
@@ -230,7 +230,9 @@ class Messenger(Protocol):
 class TypingIndicator(Protocol):
     """Shows that an answer is on its way in a chat (Telegram's "typing…"); raises DeliveryError."""
 
-    def show_typing(self, chat_id: int) -> None: ...
+    def typing_after(self, chat_id: int, delay: float) -> Callable[[], None]:
+        """Show "typing…" in `delay` seconds unless the returned function was called by then."""
+        ...
 
 
 class ButtonSettler(Protocol):

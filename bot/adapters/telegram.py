@@ -231,17 +231,22 @@ class TelegramGateway:
         else:
             self._call(bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None))
 
-    def show_typing(self, chat_id: int) -> None:
-        """Show "typing…" in the chat until our next message (or 5 s), without waiting for Telegram.
-
-        Cosmetic: the caller's outside call goes on at once, so a slow Telegram never stretches a job
-        past its lease; a failure is only logged.
-        """
-        if self._loop is None or self._app is None:
+    def typing_after(self, chat_id: int, delay: float) -> Callable[[], None]:
+        """Show "typing…" in the chat (until our next message, or 5 s) if `delay` seconds pass before the
+        returned function is called. Never waits for Telegram: a slow Telegram cannot stretch a job past
+        its lease, and a failure is only logged."""
+        loop, app = self._loop, self._app
+        if loop is None or app is None:
             raise DeliveryError("Telegram is not started")
-        future = asyncio.run_coroutine_threadsafe(
-            self._app.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING), self._loop)
-        future.add_done_callback(_log_typing_failure)
+        done = threading.Event()
+
+        def fire() -> None:
+            if not done.is_set():
+                task = loop.create_task(app.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING))
+                task.add_done_callback(_log_typing_failure)
+
+        loop.call_soon_threadsafe(loop.call_later, delay, fire)
+        return done.set
 
     def set_webhook(self, url: str, secret: str) -> None:
         """Register our webhook with Telegram, with its secret token."""

@@ -70,9 +70,9 @@ def offer_app_link(ctx: Context, job: Job) -> None:
         user = uow.users.get(job.payload["user_id"])
     if user is None or user.id is None or user.authenticator_id is None:
         return
-    ctx.show_typing(to)
     try:
-        enrolled = ctx.authenticator.has_app(user.authenticator_id)
+        with ctx.typing_while(to):
+            enrolled = ctx.authenticator.has_app(user.authenticator_id)
     except AuthenticatorUnavailable:
         reply_after(ctx, job, to, replies.service_unavailable())
         return

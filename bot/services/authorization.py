@@ -55,10 +55,10 @@ def check_code(ctx: Context, job: Job) -> None:
     if (payment is None or user is None or payment.step is not Step.CODE or user.authenticator_id is None
             or user.phone is None):
         return
-    ctx.show_typing(chat_of(user, payment.channel))
     try:
-        ok = ctx.authenticator.check_code(user.authenticator_id, user.phone, ctx.binding(payment, user),
-                                          job.payload["code"])
+        with ctx.typing_while(chat_of(user, payment.channel)):
+            ok = ctx.authenticator.check_code(user.authenticator_id, user.phone, ctx.binding(payment, user),
+                                              job.payload["code"])
     except AuthenticatorUnavailable:
         with ctx.uow() as uow:
             notify(ctx, uow, user, payment.channel, replies.service_unavailable())

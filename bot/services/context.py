@@ -6,7 +6,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from bot.core.commands import ParseResult
 from bot.core.entities import Channel, InboundMessage, Payment, User
@@ -19,6 +20,8 @@ from bot.ports import (
 )
 
 log = logging.getLogger(__name__)
+
+TYPING_AFTER_SECONDS = 0.3  # a call that answers sooner shows no typing: the answer itself follows at once
 
 
 @dataclass(frozen=True)
@@ -84,14 +87,19 @@ class Context:
     settler: ButtonSettler | None = None
     typing: TypingIndicator | None = None
 
-    def show_typing(self, to: ReplyTo | None) -> None:
-        """Best effort: on Telegram, "typing…" while a job makes the outside call its answer waits for."""
-        if self.typing is None or to is None or to.channel is not Channel.TELEGRAM:
-            return
+    @contextmanager
+    def typing_while(self, to: ReplyTo | None) -> Iterator[None]:
+        """On Telegram, "typing…" in the chat if the outside call in this block is slow (best effort)."""
+        stop: Callable[[], None] = lambda: None  # noqa: E731
+        if self.typing is not None and to is not None and to.channel is Channel.TELEGRAM:
+            try:
+                stop = self.typing.typing_after(int(to.recipient), TYPING_AFTER_SECONDS)
+            except DeliveryError as exc:
+                log.debug("typing indicator not shown: %s", exc)
         try:
-            self.typing.show_typing(int(to.recipient))
-        except DeliveryError as exc:
-            log.debug("typing indicator not shown: %s", exc)
+            yield
+        finally:
+            stop()
 
     def amount(self, payment: Payment, user: User) -> str:
         """The payment's amount as this person reads money."""

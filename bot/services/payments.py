@@ -179,9 +179,9 @@ def send_push(ctx: Context, job: Job) -> None:
         expires_in_seconds=max(1, math.ceil((payment.expires_at - ctx.clock.now()).total_seconds())),
         logo_url=ctx.config.logo_url,
     )
-    ctx.show_typing(chat_of(user, payment.channel))
     try:
-        request_id = ctx.authenticator.send_push(user.authenticator_id, request)
+        with ctx.typing_while(chat_of(user, payment.channel)):
+            request_id = ctx.authenticator.send_push(user.authenticator_id, request)
     except NoAuthenticatorApp:
         log.info("payment %s: no authenticator app set up; falling back to an SMS code", payment.id)
         run_fallback(ctx, payment.id, FallbackReason.NO_APP, job=job)

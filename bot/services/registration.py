@@ -155,9 +155,9 @@ def start_phone_check(ctx: Context, job: Job) -> None:
         user = uow.users.get(job.payload["user_id"])
     if user is None or user.phone is None:
         return
-    ctx.show_typing(to)
     try:
-        ctx.authenticator.start_phone_verification(user.phone)
+        with ctx.typing_while(to):
+            ctx.authenticator.start_phone_verification(user.phone)
     except AuthenticatorUnavailable:
         log.warning("phone verification could not start for user %s", user.id)
         reply_after(ctx, job, to, replies.service_unavailable())
@@ -176,9 +176,9 @@ def check_phone_code(ctx: Context, job: Job) -> None:
     if is_locked(user, ctx.clock.now()):  # locked while this check waited: the vendor is not asked
         reply_after(ctx, job, to, locked_text(ctx, user))
         return
-    ctx.show_typing(to)
     try:
-        ok = ctx.authenticator.check_phone_verification(user.phone, job.payload["code"])
+        with ctx.typing_while(to):
+            ok = ctx.authenticator.check_phone_verification(user.phone, job.payload["code"])
     except AuthenticatorUnavailable:
         reply_after(ctx, job, to, replies.service_unavailable())
         return
@@ -214,9 +214,9 @@ def register(ctx: Context, job: Job) -> None:
         user = uow.users.get(job.payload["user_id"])
     if user is None or user.phone is None or user.id is None or user.registration is not Registration.EMAIL:
         return
-    ctx.show_typing(to)
     try:
-        authenticator_id = ctx.authenticator.register(email, user.phone)
+        with ctx.typing_while(to):
+            authenticator_id = ctx.authenticator.register(email, user.phone)
     except AuthenticatorUnavailable:
         reply_after(ctx, job, to, replies.service_unavailable())
         return

@@ -8,16 +8,24 @@ from tests.services.conftest import Person
 
 
 class Typing:
-    """Records the chats shown as typing; can fail like Telegram."""
+    """Records the chats asked to show typing if a call is slow, and whether each ask was withdrawn."""
 
     def __init__(self) -> None:
         self.chats: list[int] = []
+        self.delays: list[float] = []
+        self.open = 0  # asks not withdrawn yet
         self.fail = False
 
-    def show_typing(self, chat_id: int) -> None:
+    def typing_after(self, chat_id: int, delay: float):
         if self.fail:
             raise DeliveryError("flood control", retry_after=3)
         self.chats.append(chat_id)
+        self.delays.append(delay)
+        self.open += 1
+
+        def stop() -> None:
+            self.open -= 1
+        return stop
 
 
 def test_registration_steps_and_a_confirmed_payment_show_typing_in_the_persons_chat(world):
@@ -28,6 +36,7 @@ def test_registration_steps_and_a_confirmed_payment_show_typing_in_the_persons_c
     person.says("send $20 to Neville")
     person.presses(f"confirm:{person.payment().id}")
     assert typing.chats == [person.user_id] * 4 and person.last().startswith("Approve $20.00 to Neville")
+    assert typing.open == 0 and set(typing.delays) == {0.3}  # each withdrawn once its call answered
 
 
 def test_a_payment_by_sms_shows_no_typing(world):
@@ -46,3 +55,13 @@ def test_a_failing_typing_indicator_never_holds_the_answer_back(world):
     person = Person(world)
     person.register()
     assert person.last().startswith("You're all set.")
+
+
+def test_a_failing_call_withdraws_its_typing_too(world):
+    world.services.typing = typing = Typing()
+    person = Person(world)
+    person.register()
+    person.says("send $20 to Neville")
+    world.auth.down = True
+    person.presses(f"confirm:{person.payment().id}")
+    assert typing.open == 0 and "couldn't reach" in person.last()
