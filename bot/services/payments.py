@@ -156,10 +156,11 @@ def send_push(ctx: Context, job: Job) -> None:
     with ctx.uow() as uow:
         payment = uow.payments.get(payment_id)
         user = uow.users.get(payment.payer_id) if payment else None
+        recent = uow.payments.for_payer(payment.payer_id, PUSH_LOOKBACK) if payment else []
     if (payment is None or user is None or payment.step is not Step.PUSH or user.authenticator_id is None
             or payment.push_request_id is not None):
         return
-    if _unanswered_pushes(ctx, payment) >= ctx.config.push_limit:
+    if _unanswered_pushes(ctx, payment, recent) >= ctx.config.push_limit:
         log.info("payment %s: too many unanswered pushes lately; an SMS code instead", payment.id)
         run_fallback(ctx, payment.id, FallbackReason.PUSH_LIMIT, job=job)
         return
@@ -204,10 +205,8 @@ def send_push(ctx: Context, job: Job) -> None:
     ctx.wake()
 
 
-def _unanswered_pushes(ctx: Context, payment: Payment) -> int:
-    """How many of the payer's other pushes from the last window got no decision in the app (push bombing)."""
+def _unanswered_pushes(ctx: Context, payment: Payment, recent: list[Payment]) -> int:
+    """How many of the payer's other recent pushes (in `recent`) got no decision in the app within the window."""
     since = ctx.clock.now() - timedelta(seconds=ctx.config.push_window_seconds)
-    with ctx.uow() as uow:
-        recent = uow.payments.for_payer(payment.payer_id, PUSH_LOOKBACK)
     return sum(1 for p in recent if p.id != payment.id and p.push_request_id is not None
                and p.created_at >= since and p.decided_by != "push")
