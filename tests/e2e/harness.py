@@ -97,8 +97,7 @@ class Phone:
     def chat(self) -> list[str]:
         """What Payfriend wrote to this person on their channel, oldest first."""
         if self.channel == "sms":
-            return [m["body"] for m in self._get("/api/sms/inbox")
-                    if m["direction"] == "inbound" and m["from"] == PAYFRIEND_NUMBER]
+            return self.texts_from_payfriend()
         return [m["text"] for m in self._get("/api/telegram/messages")]
 
     def sms(self) -> list[str]:
