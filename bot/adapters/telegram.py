@@ -1,4 +1,8 @@
-"""Telegram through python-telegram-bot 22: one thread owns the asyncio loop and all Telegram I/O."""
+"""Telegram through python-telegram-bot 22: one thread owns the asyncio loop, updates and the webhook.
+
+The workers' own calls (send, answer a press, clear buttons) go through `BotApi`, blocking on their
+own thread, without a round trip through the loop.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +14,17 @@ import weakref
 from datetime import timedelta
 from typing import Any, Callable
 
-from telegram import (Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
-                      ReplyKeyboardMarkup, ReplyKeyboardRemove, Update)
+from telegram import Bot, BotCommand, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.adapters.telegram_api import BotApi
 from bot.core.entities import Channel, InboundMessage, OutboxMessage
 from bot.ports import DeliveryError
 
 log = logging.getLogger(__name__)
 
-SHARE_CONTACT = "Share my phone number"
 COMMANDS = [("start", "register or resume"), ("send", "send money: /send 20 Neville"),
             ("status", "recent payments"), ("history", "all payments"), ("cancel", "cancel the waiting payment"),
             ("help", "what I understand")]
@@ -47,19 +50,6 @@ def to_inbound(update: Update) -> InboundMessage | None:
                               contact_phone=message.contact.phone_number,
                               contact_user_id=message.contact.user_id)
     return InboundMessage(Channel.TELEGRAM, sender, key, text=message.text or "", chat_id=message.chat.id)
-
-
-def reply_markup(message: OutboxMessage) -> Any:
-    """The keyboard an outbox message asks for, if any."""
-    if message.buttons:
-        return InlineKeyboardMarkup([[InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
-                                     for row in message.buttons])
-    if message.request_contact:
-        return ReplyKeyboardMarkup([[KeyboardButton(SHARE_CONTACT, request_contact=True)]],
-                                   one_time_keyboard=True, resize_keyboard=True)
-    if message.remove_keyboard:
-        return ReplyKeyboardRemove()
-    return None
 
 
 def _seconds(retry_after: int | timedelta) -> float:
@@ -103,6 +93,7 @@ class TelegramGateway:
         self._error: BaseException | None = None
         self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._thread_locks = [threading.Lock() for _ in range(64)]
+        self._api = BotApi(token, base_url, timeout)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -210,16 +201,13 @@ class TelegramGateway:
 
     def deliver(self, message: OutboxMessage) -> None:
         """Send one outbox message (Messenger port); raises DeliveryError."""
-        bot = self._bot()
-        self._call(bot.send_message(chat_id=int(message.recipient), text=message.text,
-                                    reply_markup=reply_markup(message)))
+        self._api.send(message)
 
     def settle_button(self, callback_id: str, chat_id: int, message_id: int | None,
                       text: str | None = None) -> None:
         """Answer a button press and take its buttons away (editing the text to `text` when given)."""
-        bot = self._bot()
         try:
-            self._call(bot.answer_callback_query(callback_id))
+            self._api.call("answerCallbackQuery", {"callback_query_id": callback_id})
         except DeliveryError as exc:
             if exc.retry_after is not None or not exc.permanent:
                 raise
@@ -227,9 +215,9 @@ class TelegramGateway:
         if message_id is None:
             return
         if text:  # an edit without reply_markup takes the inline keyboard away
-            self._call(bot.edit_message_text(text, chat_id=chat_id, message_id=message_id))
+            self._api.call("editMessageText", {"chat_id": chat_id, "message_id": message_id, "text": text})
         else:
-            self._call(bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None))
+            self._api.call("editMessageReplyMarkup", {"chat_id": chat_id, "message_id": message_id})
 
     def typing_after(self, chat_id: int, delay: float) -> Callable[[], None]:
         """Show "typing…" in the chat (until our next message, or 5 s) if `delay` seconds pass before the
