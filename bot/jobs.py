@@ -50,6 +50,8 @@ def run(ctx: Context, job: Job) -> None:
     except Exception as exc:
         _failed(ctx, job, exc)
         return
+    if job.done_at is not None:
+        return  # the handler marked it done with its result
     with ctx.uow() as uow:  # a handler that had nothing to do did not mark it done
         uow.jobs.complete(job.id, ctx.clock.now())
         uow.commit()

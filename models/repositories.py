@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import Connection, Row, and_, case, insert, or_, select, update
+from functools import cache
+
+from sqlalchemy import Connection, Row, and_, bindparam, case, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.core.entities import SECRET_BLANKED, AuthEvent, Button, Channel, OutboxMessage, Payment, Registration, User
@@ -13,6 +15,25 @@ from bot.core.jobs import Job, JobKind
 from bot.core.money import Money
 from bot.core.payment import TRANSITIONS, IllegalTransition, State, Step
 from models.tables import auth_events, jobs, outbox, payments, receipts, users
+
+# The statements every flow runs are built once and executed with parameters: building a statement
+# and computing its cache key cost more CPU than SQLite takes to run it.
+
+
+@cache
+def _select_by(table: Any, column: str) -> Any:
+    return select(table).where(table.c[column] == bindparam("w_value"))
+
+
+@cache
+def _insert(table: Any) -> Any:
+    return insert(table)
+
+
+@cache
+def _update_by_id(table: Any) -> Any:
+    return update(table).where(table.c.id == bindparam("w_id"))
+
 
 # Payment attributes a transition may set alongside state and step. Terms are not among them.
 TRANSITION_FIELDS = frozenset({
@@ -29,7 +50,7 @@ class SqlUserRepository:
 
     def get(self, user_id: int) -> User | None:
         """The user with this id, or None."""
-        return self._one(users.c.id == user_id)
+        return self._one("id", user_id)
 
     def get_for_update(self, user_id: int) -> User | None:
         """The user, locked until the unit of work ends: read-modify-save of counters serializes."""
@@ -37,20 +58,20 @@ class SqlUserRepository:
             row = self._c.execute(select(users).where(users.c.id == user_id).with_for_update()).first()
             return None if row is None else _user_from(row)
         # SQLite locks the whole database for writing; a no-op UPDATE takes that lock now.
-        self._c.execute(update(users).where(users.c.id == user_id).values(id=users.c.id))
+        self._c.execute(_update_by_id(users).values(id=users.c.id), {"w_id": user_id})
         return self.get(user_id)
 
     def by_telegram(self, telegram_user_id: int) -> User | None:
         """The user with this Telegram user id, or None."""
-        return self._one(users.c.telegram_user_id == telegram_user_id)
+        return self._one("telegram_user_id", telegram_user_id)
 
     def by_phone(self, phone: str) -> User | None:
         """The user with this E.164 phone number, or None."""
-        return self._one(users.c.phone == phone)
+        return self._one("phone", phone)
 
     def by_app_link(self, link_hash: str) -> User | None:
         """The user whose live app link has this hash, or None."""
-        return self._one(users.c.app_link_hash == link_hash)
+        return self._one("app_link_hash", link_hash)
 
     def use_app_link(self, user_id: int, link_hash: str) -> bool:
         """Spend the user's app link if it is still this one: True for exactly one caller."""
@@ -61,7 +82,7 @@ class SqlUserRepository:
         """Insert the user; sets and returns it with its id."""
         values = _user_values(user)
         values.pop("id")
-        user.id = self._c.execute(insert(users).values(values)).inserted_primary_key[0]  # type: ignore[index]
+        user.id = self._c.execute(_insert(users), values).inserted_primary_key[0]  # type: ignore[index]
         return user
 
     def save(self, user: User) -> None:
@@ -70,11 +91,11 @@ class SqlUserRepository:
             raise LookupError("cannot save a user that was never added")
         values = _user_values(user)
         values.pop("id")
-        if self._c.execute(update(users).where(users.c.id == user.id).values(values)).rowcount != 1:
+        if self._c.execute(_update_by_id(users), {"w_id": user.id, **values}).rowcount != 1:
             raise LookupError(f"no user {user.id}")
 
-    def _one(self, condition: Any) -> User | None:
-        row = self._c.execute(select(users).where(condition)).first()
+    def _one(self, column: str, value: object) -> User | None:
+        row = self._c.execute(_select_by(users, column), {"w_value": value}).first()
         return None if row is None else _user_from(row)
 
 
@@ -86,28 +107,24 @@ class SqlPaymentRepository:
 
     def add(self, payment: Payment) -> None:
         """Insert a new payment with its frozen terms."""
-        self._c.execute(insert(payments).values(_payment_values(payment)))
+        self._c.execute(_insert(payments), _payment_values(payment))
 
     def get(self, payment_id: str) -> Payment | None:
         """The payment with this id, or None."""
-        return self._first(payments.c.id == payment_id)
+        return self._first("id", payment_id)
 
     def by_push_request(self, request_id: str) -> Payment | None:
         """The payment a push approval request belongs to, or None."""
-        return self._first(payments.c.push_request_id == request_id)
+        return self._first("push_request_id", request_id)
 
     def for_payer(self, payer_id: int, limit: int) -> list[Payment]:
         """The payer's payments, newest first."""
-        query = (select(payments).where(payments.c.payer_id == payer_id)
-                 .order_by(payments.c.created_at.desc(), payments.c.id).limit(limit))
-        return [_payment_from(r) for r in self._c.execute(query)]
+        rows = self._c.execute(_PAYER_RECENT, {"w_payer": payer_id, "w_limit": limit})
+        return [_payment_from(r) for r in rows]
 
     def pending_for_payer(self, payer_id: int) -> list[Payment]:
         """The payer's pending payments, newest first."""
-        query = (select(payments)
-                 .where(payments.c.payer_id == payer_id, payments.c.state == State.PENDING.value)
-                 .order_by(payments.c.created_at.desc(), payments.c.id))
-        return [_payment_from(r) for r in self._c.execute(query)]
+        return [_payment_from(r) for r in self._c.execute(_PAYER_PENDING, {"w_payer": payer_id})]
 
     def transition(self, payment_id: str, from_state: State, from_step: Step, to_state: State, to_step: Step,
                    **fields: object) -> bool:
@@ -120,22 +137,13 @@ class SqlPaymentRepository:
         unknown = set(fields) - TRANSITION_FIELDS
         if unknown:
             raise ValueError(f"a transition cannot set {', '.join(sorted(unknown))}")
-        statement = (
-            update(payments)
-            .where(payments.c.id == payment_id, payments.c.state == State(from_state).value,
-                   payments.c.step == Step(from_step).value)
-            .values(state=State(to_state).value, step=Step(to_step).value, **fields)
-        )
-        return self._c.execute(statement).rowcount == 1
+        values = {"w_id": payment_id, "w_state": State(from_state).value, "w_step": Step(from_step).value,
+                  "state": State(to_state).value, "step": Step(to_step).value, **fields}
+        return self._c.execute(_GUARDED_MOVE, values).rowcount == 1
 
     def store_push_request(self, payment_id: str, request_id: str) -> bool:
         """Record the push request of a pending payment (step push or code) that has none yet; True if stored."""
-        statement = (update(payments)
-                     .where(payments.c.id == payment_id, payments.c.state == State.PENDING.value,
-                            payments.c.step.in_([Step.PUSH.value, Step.CODE.value]),
-                            payments.c.push_request_id.is_(None))
-                     .values(push_request_id=request_id))
-        return self._c.execute(statement).rowcount == 1
+        return self._c.execute(_STORE_PUSH, {"w_id": payment_id, "push_request_id": request_id}).rowcount == 1
 
     def add_code_failure(self, payment_id: str) -> int | None:
         """Atomically count one wrong code; the new count, or None unless pending in step CODE."""
@@ -187,8 +195,8 @@ class SqlPaymentRepository:
         return [(r.id, r.fallback_at if r.step == Step.PUSH.value else None, r.expires_at)
                 for r in self._c.execute(query)]
 
-    def _first(self, condition: Any) -> Payment | None:
-        row = self._c.execute(select(payments).where(condition)).first()
+    def _first(self, column: str, value: object) -> Payment | None:
+        row = self._c.execute(_select_by(payments, column), {"w_value": value}).first()
         return None if row is None else _payment_from(row)
 
 
@@ -203,7 +211,7 @@ class SqlOutboxRepository:
         """Insert the message; sets and returns it with its id."""
         values = _outbox_values(message)
         values.pop("id")
-        message.id = self._c.execute(insert(outbox).values(values)).inserted_primary_key[0]  # type: ignore[index]
+        message.id = self._c.execute(_insert(outbox), values).inserted_primary_key[0]  # type: ignore[index]
         self._wrote()
         return message
 
@@ -221,22 +229,10 @@ class SqlOutboxRepository:
         A message waits while an earlier one to the same recipient is undelivered: people read
         them in the order they were written, even when one had to be retried.
         """
-        earlier = outbox.alias("earlier")
-        earlier_pending = (select(earlier.c.id)
-                           .where(earlier.c.channel == outbox.c.channel, earlier.c.recipient == outbox.c.recipient,
-                                  earlier.c.id < outbox.c.id, earlier.c.next_attempt_at.is_not(None))
-                           .exists())
-        due = and_(outbox.c.next_attempt_at <= now,
-                   or_(outbox.c.leased_until.is_(None), outbox.c.leased_until <= now), ~earlier_pending)
-        if not _any(self._c, select(outbox.c.id).where(due).limit(1)):
+        probe, claim = _outbox_claim(self._c.dialect.name)
+        if self._c.execute(probe, {"now": now}).first() is None:
             return []  # nothing due: no write, so an idle poll takes no write lock
-        candidates = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
-        if self._c.dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        statement = (update(outbox).where(outbox.c.id.in_(candidates), due)
-                     .values(leased_until=lease_until)
-                     .returning(*outbox.c))
-        rows = self._c.execute(statement).all()
+        rows = self._c.execute(claim, {"now": now, "lease_until": lease_until, "limit": limit}).all()
         return sorted((_outbox_from(r) for r in rows), key=lambda m: m.id or 0)
 
     def mark_delivered(self, message_id: int, now: datetime) -> None:
@@ -245,8 +241,7 @@ class SqlOutboxRepository:
 
     def mark_delivered_many(self, message_ids: list[int], now: datetime) -> None:
         """Record the delivery of several messages in one statement."""
-        self._c.execute(update(outbox).where(outbox.c.id.in_(message_ids), outbox.c.next_attempt_at.is_not(None))
-                        .values(next_attempt_at=None, leased_until=None, delivered_at=now, text=_BLANKED_IF_SECRET))
+        self._c.execute(_MARK_DELIVERED, {"ids": message_ids, "delivered_at": now})
 
     def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
         """Count a failed attempt, release the lease and make the message due again at `next_attempt_at`."""
@@ -266,6 +261,30 @@ class SqlOutboxRepository:
 # A message that carried a credential keeps no copy of it once it is sent or given up.
 _BLANKED_IF_SECRET = case((outbox.c.secret, SECRET_BLANKED), else_=outbox.c.text)
 
+_MARK_DELIVERED = (update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True)),
+                                        outbox.c.next_attempt_at.is_not(None))
+                   .values(next_attempt_at=None, leased_until=None, text=_BLANKED_IF_SECRET))
+
+
+@cache
+def _outbox_claim(dialect: str) -> tuple[Any, Any]:
+    """(probe, claim) for SqlOutboxRepository.claim_due on this dialect, parameters now, lease_until, limit."""
+    now: Any = bindparam("now")
+    earlier = outbox.alias("earlier")
+    earlier_pending = (select(earlier.c.id)
+                       .where(earlier.c.channel == outbox.c.channel, earlier.c.recipient == outbox.c.recipient,
+                              earlier.c.id < outbox.c.id, earlier.c.next_attempt_at.is_not(None))
+                       .exists())
+    due = and_(outbox.c.next_attempt_at <= now,
+               or_(outbox.c.leased_until.is_(None), outbox.c.leased_until <= now), ~earlier_pending)
+    candidates = (select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id)
+                  .limit(bindparam("limit")))
+    if dialect == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    claim = (update(outbox).where(outbox.c.id.in_(candidates), due)
+             .values(leased_until=bindparam("lease_until")).returning(*outbox.c))
+    return select(outbox.c.id).where(due).limit(1), claim
+
 
 class SqlJobRepository:
     """Outside calls to make, claimed by one worker at a time through a lease."""
@@ -278,7 +297,7 @@ class SqlJobRepository:
         """Insert the job; sets and returns it with its id."""
         values = {"kind": JobKind(job.kind).value, "payload": job.payload, "attempts": job.attempts,
                   "created_at": job.created_at, "run_at": job.run_at}
-        job.id = self._c.execute(insert(jobs).values(values)).inserted_primary_key[0]  # type: ignore[index]
+        job.id = self._c.execute(_insert(jobs), values).inserted_primary_key[0]  # type: ignore[index]
         self._wrote()
         return job
 
@@ -293,22 +312,18 @@ class SqlJobRepository:
         One guarded UPDATE ... RETURNING (FOR UPDATE SKIP LOCKED on PostgreSQL): two workers never
         hold the same job. Commit before running the jobs so that the leases are visible.
         """
-        due = and_(jobs.c.run_at <= now, or_(jobs.c.leased_until.is_(None), jobs.c.leased_until <= now))
-        if not _any(self._c, select(jobs.c.id).where(due).limit(1)):
+        probe, claim = _job_claim(self._c.dialect.name)
+        if self._c.execute(probe, {"now": now}).first() is None:
             return []  # nothing due: no write, so an idle poll takes no write lock
-        candidates = select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
-        if self._c.dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        lease = case(*((jobs.c.kind == kind.value, until) for kind, until in leases.items()),
-                     else_=max(leases.values()))
-        statement = (update(jobs).where(jobs.c.id.in_(candidates), due)
-                     .values(leased_until=lease, attempts=jobs.c.attempts + 1).returning(*jobs.c))
-        rows = self._c.execute(statement).all()
+        params: dict[str, Any] = {"now": now, "limit": limit, "longest": max(leases.values())}
+        params.update({f"lease_{kind.value}": leases.get(kind, params["longest"]) for kind in JobKind})
+        rows = self._c.execute(claim, params).all()
         return sorted((_job_from(r) for r in rows), key=lambda j: j.id or 0)
 
     def complete(self, job_id: int, now: datetime) -> bool:
         """Mark the job done and forget its payload (it may hold a typed code); False if it already ended."""
-        return self._end(job_id, done_at=now)
+        result = self._c.execute(_COMPLETE_JOB, {"w_id": job_id, "done_at": now})
+        return result.rowcount == 1
 
     def retry(self, job_id: int, attempts: int, error: str, run_at: datetime) -> None:
         """Release the lease and make the job due again at `run_at`, if claim number `attempts` still holds it."""
@@ -326,6 +341,26 @@ class SqlJobRepository:
         return result.rowcount == 1
 
 
+_COMPLETE_JOB = (update(jobs).where(jobs.c.id == bindparam("w_id"), jobs.c.run_at.is_not(None))
+                 .values(run_at=None, leased_until=None, payload={}))
+
+
+@cache
+def _job_claim(dialect: str) -> tuple[Any, Any]:
+    """(probe, claim) for SqlJobRepository.claim_due: parameters now, limit, lease_<kind>, longest."""
+    now: Any = bindparam("now")
+    due = and_(jobs.c.run_at <= now, or_(jobs.c.leased_until.is_(None), jobs.c.leased_until <= now))
+    candidates = select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(bindparam("limit"))
+    if dialect == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    lease = case(*((jobs.c.kind == kind.value, bindparam(f"lease_{kind.value}", type_=jobs.c.leased_until.type))
+                   for kind in JobKind),
+                 else_=bindparam("longest", type_=jobs.c.leased_until.type))
+    claim = (update(jobs).where(jobs.c.id.in_(candidates), due)
+             .values(leased_until=lease, attempts=jobs.c.attempts + 1).returning(*jobs.c))
+    return select(jobs.c.id).where(due).limit(1), claim
+
+
 class SqlReceiptRepository:
     """Dedupe keys of inbound messages and callbacks already handled."""
 
@@ -334,10 +369,14 @@ class SqlReceiptRepository:
 
     def first_time(self, key: str, now: datetime) -> bool:
         """Record `key`; True only for the first transaction that inserts it (ON CONFLICT DO NOTHING)."""
-        dialect = postgresql if self._c.dialect.name == "postgresql" else sqlite
-        statement = (dialect.insert(receipts).values(key=key, seen_at=now).on_conflict_do_nothing()
-                     .returning(receipts.c.key))
-        return self._c.execute(statement).first() is not None
+        statement = _first_receipt(self._c.dialect.name)
+        return self._c.execute(statement, {"key": key, "seen_at": now}).first() is not None
+
+
+@cache
+def _first_receipt(dialect: str) -> Any:
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_into(receipts).on_conflict_do_nothing().returning(receipts.c.key)
 
 
 class SqlAuthEventRepository:
@@ -348,9 +387,9 @@ class SqlAuthEventRepository:
 
     def add(self, event: AuthEvent) -> None:
         """Append one event."""
-        self._c.execute(insert(auth_events).values(
-            at=event.at, user_id=event.user_id, action=event.action[:96], factor=event.factor,
-            result=event.result, detail=event.detail))
+        self._c.execute(_insert(auth_events), {
+            "at": event.at, "user_id": event.user_id, "action": event.action[:96], "factor": event.factor,
+            "result": event.result, "detail": event.detail})
 
     def for_user(self, user_id: int, limit: int) -> list[AuthEvent]:
         """The person's events, newest first."""
@@ -362,6 +401,18 @@ class SqlAuthEventRepository:
 
 def _any(connection: Connection, query: Any) -> bool:
     return connection.execute(query).first() is not None
+
+
+_PAYER_RECENT = (select(payments).where(payments.c.payer_id == bindparam("w_payer"))
+                 .order_by(payments.c.created_at.desc(), payments.c.id).limit(bindparam("w_limit")))
+_PAYER_PENDING = (select(payments)
+                  .where(payments.c.payer_id == bindparam("w_payer"), payments.c.state == State.PENDING.value)
+                  .order_by(payments.c.created_at.desc(), payments.c.id))
+_STORE_PUSH = update(payments).where(payments.c.id == bindparam("w_id"), payments.c.state == State.PENDING.value,
+                                     payments.c.step.in_([Step.PUSH.value, Step.CODE.value]),
+                                     payments.c.push_request_id.is_(None))
+_GUARDED_MOVE = update(payments).where(payments.c.id == bindparam("w_id"), payments.c.state == bindparam("w_state"),
+                                      payments.c.step == bindparam("w_step"))
 
 
 def _check_move(from_state: State, from_step: Step, to_state: State, to_step: Step) -> None:

@@ -201,11 +201,13 @@ class TelegramGateway:
 
     def deliver(self, message: OutboxMessage) -> None:
         """Send one outbox message (Messenger port); raises DeliveryError."""
+        self._bot()  # not before start(): the worker is ready before it sends
         self._api.send(message)
 
     def settle_button(self, callback_id: str, chat_id: int, message_id: int | None,
                       text: str | None = None) -> None:
         """Answer a button press and take its buttons away (editing the text to `text` when given)."""
+        self._bot()
         try:
             self._api.call("answerCallbackQuery", {"callback_query_id": callback_id})
         except DeliveryError as exc:

@@ -29,12 +29,11 @@ class JobKind(StrEnum):
 
 
 # How many timeouts each kind's outside calls can take at worst: its lease is that many plus a
-# margin. An HTTP call to a vendor can take two (connect, then read); Verify's push makes two calls
-# (factor list, challenge); a Telegram call through python-telegram-bot can wait four (pool,
-# connect, write, read), and settling a button makes two.
+# margin. An HTTP call can take two (connect, then read), a Telegram call included; Verify's push
+# makes two calls (factor list, challenge), and so does settling a button (answer, edit).
 TIMEOUTS = {JobKind.START_PHONE_CHECK: 2, JobKind.CHECK_PHONE_CODE: 2, JobKind.REGISTER: 4,
             JobKind.SEND_PUSH: 4, JobKind.SEND_CODE: 2, JobKind.CHECK_CODE: 2, JobKind.FETCH_DECISION: 2,
-            JobKind.EXPIRE: 2, JobKind.SETTLE_BUTTON: 8, JobKind.OFFER_APP_LINK: 2}
+            JobKind.EXPIRE: 2, JobKind.SETTLE_BUTTON: 4, JobKind.OFFER_APP_LINK: 2}
 LEASE_MARGIN_SECONDS = 5.0
 MAX_ATTEMPTS = 5
 

@@ -121,7 +121,8 @@ class Context:
     def done(self, uow: UnitOfWork, job: Job | None) -> None:
         """Mark a job done in the transaction that applies its result (so that a repeat finds it done)."""
         if job is not None and job.id is not None:
-            uow.jobs.complete(job.id, self.clock.now())
+            job.done_at = self.clock.now()  # the worker need not mark it again (a rollback raises, and retries)
+            uow.jobs.complete(job.id, job.done_at)
 
 
 def reaches_by_sms(user: User, channel: Channel) -> bool:

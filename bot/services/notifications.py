@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 OUTBOX_BATCH = 5
 OUTBOX_MAX_ATTEMPTS = 8
-SEND_CALLS = 4  # a send may wait for a pool slot, connect, write and read: four timeouts at most
+SEND_CALLS = 2  # a send may take a timeout to connect and another to read
 LEASE_MARGIN_SECONDS = 5.0
 
 
